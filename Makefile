@@ -1,0 +1,64 @@
+# Pushbridge build entry points. Every target installs what it needs itself:
+# nothing is assumed beyond node/npm, make and apt (see README.md).
+DENO_VERSION := 2.9.6
+SYSTEM_DENO := $(shell command -v deno 2>/dev/null)
+ifeq ($(SYSTEM_DENO),)
+DENO := $(CURDIR)/.tools/node_modules/.bin/deno
+else ifeq ($(shell deno --version 2>/dev/null | head -n1 | cut -d' ' -f2),$(DENO_VERSION))
+DENO := $(SYSTEM_DENO)
+else
+DENO := $(CURDIR)/.tools/node_modules/.bin/deno
+endif
+
+# Debian packages the integration tests and the demo start as throwaway processes.
+TEST_PACKAGES := dovecot-imapd dovecot-submissiond dovecot-lmtpd dovecot-managesieved dovecot-sieve \
+  postfix radicale xandikos slapd ldap-utils libwbxml2-utils libxml2-utils openssl \
+  chromium-headless-shell
+
+export DENO_NO_UPDATE_CHECK := 1
+
+.PHONY: run test demo bench firmware image setup deno test-deps ok fuzz reliability
+
+deno: $(DENO)
+
+$(CURDIR)/.tools/node_modules/.bin/deno:
+	npm install --no-save --prefix .tools deno@$(DENO_VERSION) >/dev/null
+	@test -x $@ || (echo "error: deno $(DENO_VERSION) could not be installed from npm" >&2; exit 1)
+
+# Installs the Debian servers only when one of them is missing, so repeated runs stay fast.
+test-deps:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $$SUDO debconf-set-selections; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+setup: deno test-deps
+	$(DENO) install --frozen >/dev/null
+
+run: deno
+	$(DENO) task start
+
+test: setup
+	$(DENO) test --allow-all --parallel --frozen tests/
+
+ok: setup
+	$(DENO) task ok
+
+demo: setup
+	$(DENO) run --allow-all tools/demo.ts
+
+bench: setup
+	$(DENO) task bench
+
+fuzz: setup
+	PUSHBRIDGE_FUZZ_RUNS=1000000 $(DENO) test --allow-all --frozen tests/
+
+firmware: deno
+	@echo "make firmware arrives with the appliance issue" >&2; exit 1
+
+image: deno
+	@echo "make image arrives with the appliance issue" >&2; exit 1
