@@ -1,0 +1,45 @@
+import type { CompositeBackend } from "../../backend/composite.ts";
+import type { Credentials } from "../../backend/types.ts";
+import type { Store } from "../../store/mod.ts";
+import type { DeviceRecord } from "../../store/devices.ts";
+import type { EasQuery } from "../protocol/query.ts";
+import type { StreamElement, WbxmlElement } from "../../wbxml/mod.ts";
+
+/** A decoded EAS request as a handler sees it. */
+export interface EasRequest {
+  /** The decoded WBXML body; undefined for an empty body or a non-WBXML body. */
+  body: WbxmlElement | undefined;
+  /** The raw body (MIME for SendMail in 12.1 and earlier). */
+  raw: Uint8Array;
+  contentType: string;
+  query: EasQuery;
+  /** Request headers (X-MS-PolicyKey, MS-ASAcceptMultiPart, ...). */
+  headers: Headers;
+}
+
+/** What a handler answers. */
+export interface EasResponse {
+  /** A WBXML response body; absent for an empty 200. */
+  body?: WbxmlElement;
+  /** A large WBXML response produced lazily (initial Sync windows, attachment fetches). */
+  stream?: StreamElement;
+  /** A non-WBXML body (multipart ItemOperations, GetAttachment). */
+  raw?: { contentType: string; body: Uint8Array | ReadableStream<Uint8Array> };
+  headers?: Record<string, string>;
+}
+
+/** Everything a command may use; built per request by the HTTP layer. */
+export interface CommandContext {
+  /** The normalized user name (state key) and the credentials (memory only). */
+  user: string;
+  credentials: Credentials;
+  device: DeviceRecord;
+  protocolVersion: string;
+  store: Store;
+  backend: CompositeBackend;
+  /** Aborted when the client goes away or a newer request supersedes this one. */
+  signal: AbortSignal;
+}
+
+/** The contract of every command module: `(request, context) => Promise<response>`. */
+export type CommandHandler = (request: EasRequest, context: CommandContext) => Promise<EasResponse>;

@@ -1,0 +1,25 @@
+import type { CommandHandler } from "./commands/context.ts";
+import { folderSync } from "./commands/folder_sync.ts";
+import type { CommandName } from "./protocol/commands.ts";
+
+/** How the front door treats one command. */
+export interface CommandSpec {
+  handler: CommandHandler;
+  /** Lowest protocol version that has the command (MS-ASCMD 2.2.1). */
+  minVersion: string;
+  /** Highest version that still has it (GetAttachment ends at 12.1), when limited. */
+  maxVersion?: string;
+  /** Whether the device must hold a current policy key (MS-ASPROV 3.2.5.1). */
+  needsProvisioning: boolean;
+  /** Whether the body is WBXML ("wbxml"), MIME ("mime", SendMail etc. in 12.1 and earlier) or may be empty. */
+  body: "wbxml" | "wbxml-or-empty" | "mime-or-wbxml" | "none";
+}
+
+/**
+ * The command table: the one place that says which commands exist, from
+ * which version, and how they are gated. OPTIONS advertises exactly these.
+ * Every EAS command needs authentication, so that is not a column.
+ */
+export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
+  FolderSync: { handler: folderSync, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+};

@@ -1,0 +1,254 @@
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { CompositeBackend } from "../backend/composite.ts";
+import { BackendUnavailableError, type Credentials } from "../backend/types.ts";
+import { LIMITS } from "../config/limits.ts";
+import type { CommandContext, EasRequest, EasResponse } from "../eas/commands/context.ts";
+import { EasHttpError, EasRequestError, EasStatusError } from "../eas/protocol/errors.ts";
+import { parseEasQuery } from "../eas/protocol/query.ts";
+import { atLeast, isProtocolVersion, PROTOCOL_VERSIONS } from "../eas/protocol/versions.ts";
+import { COMMANDS, type CommandSpec } from "../eas/registry.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Store } from "../store/mod.ts";
+import type { DeviceRecord } from "../store/devices.ts";
+import { decode, encode, encodeStream, WbxmlSyntaxError } from "../wbxml/mod.ts";
+import type { Authenticator } from "./auth.ts";
+
+/** What the EAS front door needs from the composition root. */
+export interface EasAppDeps {
+  store: Store;
+  auth: Authenticator;
+  /** The user's composite backend (bridges share per-user connections underneath). */
+  backendFor(credentials: Credentials): CompositeBackend;
+  log: Logger;
+  /**
+   * Runs before a command with the device known: provisioning, access rules
+   * and wipe enforcement answer here (449 / Status 142..144) when they must.
+   */
+  gate?: (
+    request: EasRequest,
+    context: CommandContext,
+    spec: CommandSpec,
+  ) => Promise<EasResponse | undefined>;
+  /** Maximum accepted request body in bytes. */
+  maxRequestBytes?: number;
+}
+
+/** Response header naming the server's EAS version (MS-ASHTTP 2.2.2.1.1). */
+const SERVER_VERSION = "15.1";
+const WBXML_TYPE = "application/vnd.ms-sync.wbxml";
+const REALM = 'Basic realm="Pushbridge ActiveSync"';
+
+/**
+ * The EAS front door (MS-ASHTTP): OPTIONS, the browser GET, and POST commands
+ * dispatched through the command table. Errors map to HTTP statuses here and
+ * nowhere else; no stack trace ever reaches a client.
+ */
+export function createEasApp(deps: EasAppDeps): Hono {
+  const app = new Hono();
+  const maxBytes = deps.maxRequestBytes ?? LIMITS.maxRequestBytes;
+
+  app.on(["OPTIONS"], "/Microsoft-Server-ActiveSync", async (c) => {
+    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null);
+    if (auth.kind !== "ok") return authFailure(auth.kind);
+    return new Response(null, { status: 200, headers: optionsHeaders() });
+  });
+
+  app.get("/Microsoft-Server-ActiveSync", async (c) => {
+    // A browser check of the URL: Exchange asks for credentials, then says the
+    // endpoint exists but does not serve GET.
+    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null);
+    if (auth.kind !== "ok") return authFailure(auth.kind);
+    return new Response(
+      "<!DOCTYPE html><title>Exchange ActiveSync</title><p>This is an Exchange ActiveSync endpoint. Add it as an Exchange account on a phone.</p>",
+      {
+        status: 501,
+        headers: { "Content-Type": "text/html; charset=utf-8", "MS-Server-ActiveSync": SERVER_VERSION },
+      },
+    );
+  });
+
+  app.post("/Microsoft-Server-ActiveSync", (c) => handlePost(c, deps, maxBytes));
+
+  return app;
+}
+
+async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promise<Response> {
+  const started = performance.now();
+  const url = new URL(c.req.url);
+  let command = "?";
+  let deviceId = "";
+  let user = "";
+  try {
+    const query = parseEasQuery(url.search);
+    command = query.command;
+    deviceId = query.deviceId;
+    const version = query.protocolVersion ?? c.req.header("MS-ASProtocolVersion") ?? "";
+    if (!isProtocolVersion(version)) {
+      throw new EasRequestError(
+        version
+          ? `Protocol version '${version}' is not supported`
+          : "Header 'MS-ASProtocolVersion' is missing",
+        { "MS-ASProtocolVersions": PROTOCOL_VERSIONS.join(",") },
+      );
+    }
+    const spec = COMMANDS[query.command];
+    if (
+      !spec || !atLeast(version, spec.minVersion) || (spec.maxVersion && !atLeast(spec.maxVersion, version))
+    ) {
+      throw new EasHttpError(501, `Command '${query.command}' is not available in protocol ${version}`);
+    }
+
+    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null);
+    if (auth.kind !== "ok") return authFailure(auth.kind);
+    user = auth.user;
+
+    const raw = await readBody(c.req.raw, maxBytes);
+    const contentType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    const body = decodeBody(raw, contentType, spec);
+    const policyKey = query.policyKey ?? c.req.header("X-MS-PolicyKey");
+    const headers = new Headers(c.req.raw.headers);
+    if (policyKey !== undefined && !headers.has("X-MS-PolicyKey")) headers.set("X-MS-PolicyKey", policyKey);
+    const request: EasRequest = { body, raw, contentType, query, headers };
+
+    const device: DeviceRecord = deps.store.devices.sighted({
+      user,
+      deviceId: query.deviceId,
+      deviceType: query.deviceType,
+      userAgent: c.req.header("User-Agent") ?? "",
+      protocolVersion: version,
+    });
+    const context: CommandContext = {
+      user,
+      credentials: auth.credentials,
+      device,
+      protocolVersion: version,
+      store: deps.store,
+      backend: deps.backendFor(auth.credentials),
+      signal: c.req.raw.signal,
+    };
+    const gated = deps.gate ? await deps.gate(request, context, spec) : undefined;
+    const response = gated ?? await spec.handler(request, context);
+    deps.log.info("eas.request", {
+      command,
+      user,
+      deviceId,
+      version,
+      ms: Math.round(performance.now() - started),
+    });
+    return toHttpResponse(response);
+  } catch (error) {
+    return errorResponse(error, deps.log, { command, user, deviceId });
+  }
+}
+
+/** Reads the body, refusing it before buffering when it is larger than allowed. */
+async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("Content-Length") ?? "0");
+  if (declared > maxBytes) {
+    throw new EasHttpError(413, `Request body of ${declared} bytes exceeds ${maxBytes}`);
+  }
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body) {
+    total += chunk.length;
+    if (total > maxBytes) throw new EasHttpError(413, `Request body exceeds ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+function decodeBody(raw: Uint8Array, contentType: string, spec: CommandSpec) {
+  if (raw.length === 0) {
+    if (spec.body === "wbxml") throw new EasRequestError("Request body is empty");
+    return undefined;
+  }
+  if (spec.body === "none") throw new EasRequestError("This command takes no request body");
+  if (contentType === "message/rfc822" && spec.body === "mime-or-wbxml") return undefined;
+  if (contentType !== WBXML_TYPE && contentType !== "application/vnd.ms-sync") {
+    throw new EasRequestError(`Content-Type '${contentType}' is not ${WBXML_TYPE}`);
+  }
+  return decode(raw);
+}
+
+function toHttpResponse(response: EasResponse): Response {
+  const headers = new Headers({ "MS-Server-ActiveSync": SERVER_VERSION, "Cache-Control": "private" });
+  for (const [name, value] of Object.entries(response.headers ?? {})) headers.set(name, value);
+  if (response.raw) {
+    headers.set("Content-Type", response.raw.contentType);
+    return new Response(response.raw.body, { status: 200, headers });
+  }
+  if (response.stream) {
+    headers.set("Content-Type", WBXML_TYPE);
+    return new Response(encodeStream(response.stream), { status: 200, headers });
+  }
+  if (response.body) {
+    headers.set("Content-Type", WBXML_TYPE);
+    return new Response(encode(response.body), { status: 200, headers });
+  }
+  return new Response(null, { status: 200, headers });
+}
+
+function optionsHeaders(): Headers {
+  return new Headers({
+    "Allow": "OPTIONS,POST",
+    "MS-Server-ActiveSync": SERVER_VERSION,
+    "MS-ASProtocolVersions": PROTOCOL_VERSIONS.join(","),
+    "MS-ASProtocolCommands": Object.keys(COMMANDS).join(","),
+    "Public": "OPTIONS,POST",
+    "Cache-Control": "private",
+  });
+}
+
+function authFailure(kind: "missing" | "denied" | "unavailable"): Response {
+  if (kind === "unavailable") {
+    // The mailstore cannot check the password now; a 503 with Retry-After makes
+    // phones wait instead of asking the user for a new password.
+    return new Response("Mailstore unavailable", { status: 503, headers: { "Retry-After": "30" } });
+  }
+  return new Response("Unauthorized", { status: 401, headers: { "WWW-Authenticate": REALM } });
+}
+
+function errorResponse(error: unknown, log: Logger, where: Record<string, string>): Response {
+  if (error instanceof WbxmlSyntaxError) {
+    log.warn("eas.bad_wbxml", { ...where, error: error.message });
+    return plain(400, `Malformed WBXML: ${error.message}`);
+  }
+  if (error instanceof EasHttpError) {
+    log.warn("eas.http_error", { ...where, status: error.httpStatus, error: error.message });
+    return plain(error.httpStatus, error.message, error.headers);
+  }
+  if (error instanceof BackendUnavailableError) {
+    log.warn("eas.backend_unavailable", { ...where, error: error.message });
+    return plain(503, "Mailstore unavailable, retry later", { "Retry-After": "30" });
+  }
+  if (error instanceof EasStatusError) {
+    // A handler that let its in-band status escape: still no stack trace.
+    log.error("eas.unhandled_status", { ...where, status: error.status });
+    return plain(500, "Internal server error");
+  }
+  log.error("eas.crash", {
+    ...where,
+    error: error instanceof Error ? error.stack ?? error.message : String(error),
+  });
+  return plain(500, "Internal server error");
+}
+
+function plain(status: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(message, {
+    status,
+    headers: {
+      "Content-Type": "text/plain; charset=utf-8",
+      "MS-Server-ActiveSync": SERVER_VERSION,
+      ...headers,
+    },
+  });
+}

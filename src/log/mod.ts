@@ -1,0 +1,2 @@
+/** Structured logging with redaction. */
+export * from "./logger.ts";

@@ -1,0 +1,108 @@
+import { ConfigError, resolveSettings } from "./config/settings.ts";
+import { createLogger, type LogLevel } from "./log/logger.ts";
+import { startPushbridge } from "./server.ts";
+import { Store } from "./store/mod.ts";
+import { VERSION } from "./version.ts";
+import { runWbxmlCli } from "./wbxml/cli.ts";
+
+const USAGE = `pushbridge ${VERSION}: Exchange ActiveSync for the office mailstore
+
+Usage:
+  pushbridge serve            start the EAS server and the setup page
+  pushbridge admin ...        device, policy, wipe and audit operations
+  pushbridge wbxml decode|encode   convert WBXML <-> XML (stdin to stdout)
+  pushbridge --version
+
+Settings come from the setup page; PUSHBRIDGE_* environment variables win (see README.md).`;
+
+/** CLI entry: subcommands serve, admin, wbxml. */
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "serve":
+      return await serve();
+    case "wbxml":
+      return await runWbxmlCli(rest);
+    case "admin":
+      return adminCli(rest);
+    case "--version":
+    case "version":
+      console.log(`pushbridge ${VERSION}`);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`Unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function env(): Record<string, string | undefined> {
+  return Deno.env.toObject();
+}
+
+async function serve(): Promise<number> {
+  const log = createLogger((Deno.env.get("PUSHBRIDGE_LOG_LEVEL") ?? "info") as LogLevel);
+  let settings;
+  try {
+    const initial = resolveSettings(env());
+    await Deno.mkdir(initial.dataDir, { recursive: true });
+    const store = Store.open(`${initial.dataDir}/pushbridge.sqlite`);
+    const stored = store.settings.all();
+    store.close();
+    settings = resolveSettings(env(), stored);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`pushbridge: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const server = await startPushbridge(settings, log);
+  console.log(`Exchange ActiveSync: ${server.easUrl}/Microsoft-Server-ActiveSync`);
+  console.log(`Setup page:          ${server.setupUrl}/`);
+  if (!settings.imapUrl) {
+    console.log("No mailstore configured yet: open the setup page, or set PUSHBRIDGE_IMAP_URL");
+  }
+  const stop = async () => {
+    await server.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await new Promise(() => {});
+  return 0;
+}
+
+function adminCli(args: string[]): number {
+  const settings = resolveSettings(env());
+  const store = Store.open(`${settings.dataDir}/pushbridge.sqlite`);
+  try {
+    const [verb, ...rest] = args;
+    if (verb === "devices") {
+      const user = rest.indexOf("--user") >= 0 ? rest[rest.indexOf("--user") + 1] : undefined;
+      const devices = store.devices.list(user);
+      if (rest.includes("--json")) {
+        console.log(JSON.stringify(devices, null, 2));
+      } else {
+        for (const d of devices) {
+          console.log(
+            `${d.user}\t${d.deviceId}\t${d.deviceType}\t${d.protocolVersion}\t${
+              new Date(d.lastSeen).toISOString()
+            }`,
+          );
+        }
+      }
+      return 0;
+    }
+    console.error(`Unknown admin command '${verb ?? ""}'`);
+    return 2;
+  } finally {
+    store.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

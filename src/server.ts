@@ -1,0 +1,102 @@
+import { CompositeBackend } from "./backend/composite.ts";
+import type { CredentialChecker, Credentials, FolderSource } from "./backend/types.ts";
+import type { Settings } from "./config/settings.ts";
+import { Authenticator } from "./http/auth.ts";
+import { createEasApp } from "./http/eas_app.ts";
+import type { Logger } from "./log/logger.ts";
+import { createSetupApp } from "./setup/setup_app.ts";
+import { Store } from "./store/mod.ts";
+import { ensureCertificate, loadCertificatePair, localHostNames } from "./tls/load.ts";
+import { ImapConnectionPool } from "./bridge/imap/connection_pool.ts";
+import { ImapFolderSource } from "./bridge/imap/folder_source.ts";
+
+/** A running box: its listeners and how to stop them. */
+export interface RunningServer {
+  easUrl: string;
+  setupUrl: string;
+  /** PEM of the CA that signed the served certificate (self-signed mode), for clients and tests. */
+  caCertPem?: string;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/**
+ * Composes the box from settings: store, certificate, bridges, HTTP apps,
+ * and starts the EAS listener (TLS) and the setup listener.
+ */
+export async function startPushbridge(settings: Settings, log: Logger): Promise<RunningServer> {
+  await Deno.mkdir(settings.dataDir, { recursive: true });
+  const store = Store.open(`${settings.dataDir}/pushbridge.sqlite`);
+  const mailstoreCaCerts = settings.mailstoreCaFile
+    ? [await Deno.readTextFile(settings.mailstoreCaFile)]
+    : undefined;
+
+  const imapPool = settings.imapUrl
+    ? new ImapConnectionPool({
+      url: settings.imapUrl,
+      ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+      log,
+    })
+    : undefined;
+  const checkCredentials: CredentialChecker = imapPool
+    ? (credentials) => imapPool.checkLogin(credentials)
+    : () => Promise.resolve("unavailable");
+  const auth = new Authenticator(checkCredentials);
+  const backendFor = (credentials: Credentials): CompositeBackend => {
+    const sources: FolderSource[] = [];
+    if (imapPool) sources.push(new ImapFolderSource(imapPool, credentials));
+    return new CompositeBackend(sources);
+  };
+
+  const easApp = createEasApp({ store, auth, backendFor, log });
+  let tlsOptions: { cert: string; key: string } | undefined;
+  let caCertPem: string | undefined;
+  if (settings.tls.mode === "self-signed") {
+    const names = localHostNames();
+    if (settings.publicHostName) names.dnsNames.unshift(settings.publicHostName);
+    const pair = await ensureCertificate(settings.dataDir, names);
+    tlsOptions = { cert: pair.certPem, key: pair.keyPem };
+    caCertPem = pair.caCertPem;
+  } else if (settings.tls.mode === "files") {
+    const pair = await loadCertificatePair(settings.tls.certFile, settings.tls.keyFile);
+    tlsOptions = { cert: pair.certPem, key: pair.keyPem };
+  }
+
+  const easServer = Deno.serve({
+    hostname: settings.listen.hostname,
+    port: settings.listen.port,
+    ...(tlsOptions ?? {}),
+    onListen: () => {},
+    onError: (error) => {
+      log.error("http.crash", { error });
+      return new Response("Internal server error", { status: 500 });
+    },
+  }, easApp.fetch);
+  const setupApp = createSetupApp({ store, settings });
+  const setupServer = Deno.serve({
+    hostname: settings.setupListen.hostname,
+    port: settings.setupListen.port,
+    onListen: () => {},
+  }, setupApp.fetch);
+
+  const easAddr = easServer.addr as Deno.NetAddr;
+  const setupAddr = setupServer.addr as Deno.NetAddr;
+  const scheme = tlsOptions ? "https" : "http";
+  const result: RunningServer = {
+    easUrl: `${scheme}://${displayHost(easAddr.hostname)}:${easAddr.port}`,
+    setupUrl: `http://${displayHost(setupAddr.hostname)}:${setupAddr.port}`,
+    store,
+    async close() {
+      await Promise.allSettled([easServer.shutdown(), setupServer.shutdown()]);
+      await imapPool?.close();
+      store.close();
+    },
+  };
+  if (caCertPem) result.caCertPem = caCertPem;
+  return result;
+}
+
+function displayHost(hostname: string): string {
+  if (hostname === "0.0.0.0" || hostname === "::") return Deno.hostname();
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}

@@ -1,0 +1,15 @@
+import { migration as m001 } from "./001_foundation.ts";
+
+/** A numbered, forward-only schema change applied in its own transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Every migration in order. Numbers are reserved per feature so parallel work
+ * does not collide: 001 foundation, 002 mail sync state, 003 provisioning and
+ * policies, 004 calendar/contacts, 005 setup page and traces, 006 search/settings.
+ */
+export const MIGRATIONS: Migration[] = [m001].sort((a, b) => a.version - b.version);

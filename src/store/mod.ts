@@ -1,0 +1,36 @@
+import { AuditRepository } from "./audit.ts";
+import { Database } from "./database.ts";
+import { DeviceRepository } from "./devices.ts";
+import { FolderRepository } from "./folders.ts";
+import { SettingsRepository } from "./settings_repository.ts";
+
+export * from "./audit.ts";
+export * from "./database.ts";
+export * from "./devices.ts";
+export * from "./folders.ts";
+export * from "./settings_repository.ts";
+
+/** The box's state: one database and its repositories. The only module that touches SQL. */
+export class Store {
+  readonly devices: DeviceRepository;
+  readonly folders: FolderRepository;
+  readonly settings: SettingsRepository;
+  readonly audit: AuditRepository;
+
+  constructor(readonly db: Database) {
+    this.devices = new DeviceRepository(db);
+    this.folders = new FolderRepository(db);
+    this.settings = new SettingsRepository(db);
+    this.audit = new AuditRepository(db);
+  }
+
+  /** Opens the store at a file path (":memory:" for unit tests). */
+  static open(path: string): Store {
+    return new Store(Database.open(path));
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.db.close();
+  }
+}
