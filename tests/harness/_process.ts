@@ -1,0 +1,171 @@
+/**
+ * Child process helpers shared by the server starters: spawn with output captured to a log
+ * file, wait until a port accepts connections, stop with SIGTERM then SIGKILL.
+ *
+ * @module
+ */
+
+/** How long a server may take to open its ports; Dovecot alone is ready in well under a second. */
+export const STARTUP_TIMEOUT_MS = 15_000;
+/** How long a server may take to exit after SIGTERM before it is killed. */
+export const STOP_TIMEOUT_MS = 5_000;
+
+/** A started server process whose stdout and stderr go to `logFile`. */
+export interface ServerProcess {
+  name: string;
+  child: Deno.ChildProcess;
+  /** Extra log files (e.g. the server's own log_path) shown when startup fails. */
+  logFiles: string[];
+  /** Resolves once the output pump has finished and the process has exited. */
+  done: Promise<Deno.CommandStatus>;
+}
+
+/** Spawns `command` with stdout and stderr appended to `outputLog`. */
+export function spawnServer(
+  name: string,
+  command: string,
+  args: string[],
+  outputLog: string,
+  logFiles: string[] = [],
+  env: Record<string, string> = {},
+): ServerProcess {
+  const child = new Deno.Command(command, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const file = Deno.openSync(outputLog, { write: true, create: true, append: true });
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) file.writeSync(chunk);
+  };
+  const done = Promise.all([pump(child.stdout), pump(child.stderr), child.status]).then(([, , status]) => {
+    file.close();
+    return status;
+  });
+  return { name, child, logFiles: [outputLog, ...logFiles], done };
+}
+
+/** Last `lines` lines of each readable log of `server`, for error messages. */
+export function logTail(server: ServerProcess, lines = 20): string {
+  const parts: string[] = [];
+  for (const path of server.logFiles) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      continue;
+    }
+    const tail = text.trimEnd().split("\n").slice(-lines).join("\n");
+    if (tail) parts.push(`--- ${path}\n${tail}`);
+  }
+  return parts.join("\n") || "(no log output)";
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export async function portAccepts(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until every port accepts connections; throws with the log tail when the process exits
+ * first or the deadline passes.
+ */
+export async function waitForPorts(
+  server: ServerProcess,
+  ports: number[],
+  timeoutMs = STARTUP_TIMEOUT_MS,
+): Promise<void> {
+  let exited: Deno.CommandStatus | undefined;
+  server.done.then((status) => exited = status, () => {});
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(ports);
+  while (pending.size > 0) {
+    if (exited) {
+      throw new Error(
+        `Server "${server.name}" exited with code ${exited.code} before port ${
+          [...pending].join(", ")
+        } opened\n${logTail(server)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Server "${server.name}" did not open port ${[...pending].join(", ")} within ${timeoutMs} ms\n${
+          logTail(server)
+        }`,
+      );
+    }
+    for (const port of [...pending]) {
+      if (await portAccepts(port)) pending.delete(port);
+    }
+    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Sends SIGTERM, waits up to STOP_TIMEOUT_MS, then SIGKILL; always waits for the exit. */
+export async function stopServer(server: ServerProcess): Promise<void> {
+  let exited = false;
+  const done = server.done.finally(() => exited = true);
+  try {
+    server.child.kill("SIGTERM");
+  } catch {
+    // Already exited.
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([done, new Promise((resolve) => timer = setTimeout(resolve, STOP_TIMEOUT_MS))]);
+  clearTimeout(timer);
+  if (!exited) {
+    try {
+      server.child.kill("SIGKILL");
+    } catch {
+      // Exited in between.
+    }
+    await done;
+  }
+}
+
+/** Runs a short command to completion; throws with its output when it fails. */
+export async function runChecked(command: string, args: string[]): Promise<string> {
+  const output = await new Deno.Command(command, { args, stdin: "null" }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  if (!output.success) {
+    throw new Error(
+      `Command "${command} ${args.join(" ")}" failed with code ${output.code}\n${text.trimEnd()}`,
+    );
+  }
+  return text;
+}
+
+/** Fields of a getent line (passwd or group); throws when the name is unknown. */
+async function getent(database: "passwd" | "group", name: string): Promise<string[]> {
+  const output = await new Deno.Command("getent", { args: [database, name], stdin: "null" }).output();
+  if (!output.success) {
+    throw new Error(`System ${database === "passwd" ? "user" : "group"} "${name}" not found`);
+  }
+  return new TextDecoder().decode(output.stdout).trim().split(":");
+}
+
+/** Numeric gid of a system group, from getent. */
+export async function systemGroup(name: string): Promise<number> {
+  const gid = Number((await getent("group", name))[2]);
+  if (!Number.isInteger(gid)) throw new Error(`System group "${name}" has no numeric id`);
+  return gid;
+}
+
+/** Numeric uid and gid of a system account, from getent. */
+export async function systemUser(name: string): Promise<{ uid: number; gid: number }> {
+  const fields = await getent("passwd", name);
+  const uid = Number(fields[2]);
+  const gid = Number(fields[3]);
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) {
+    throw new Error(`System user "${name}" has no numeric id`);
+  }
+  return { uid, gid };
+}
