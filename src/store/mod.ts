@@ -2,12 +2,14 @@ import { AuditRepository } from "./audit.ts";
 import { Database } from "./database.ts";
 import { DeviceRepository } from "./devices.ts";
 import { FolderRepository } from "./folders.ts";
+import { SentMailRepository } from "./sent_mail.ts";
 import { SettingsRepository } from "./settings_repository.ts";
 
 export * from "./audit.ts";
 export * from "./database.ts";
 export * from "./devices.ts";
 export * from "./folders.ts";
+export * from "./sent_mail.ts";
 export * from "./settings_repository.ts";
 
 /** The box's state: one database and its repositories. The only module that touches SQL. */
@@ -16,12 +18,14 @@ export class Store {
   readonly folders: FolderRepository;
   readonly settings: SettingsRepository;
   readonly audit: AuditRepository;
+  readonly sentMail: SentMailRepository;
 
   constructor(readonly db: Database) {
     this.devices = new DeviceRepository(db);
     this.folders = new FolderRepository(db);
     this.settings = new SettingsRepository(db);
     this.audit = new AuditRepository(db);
+    this.sentMail = new SentMailRepository(db);
   }
 
   /** Opens the store at a file path (":memory:" for unit tests). */

@@ -1,4 +1,5 @@
 import { migration as m001 } from "./001_foundation.ts";
+import { migration as m007 } from "./007_send_dedup.ts";
 
 /** A numbered, forward-only schema change applied in its own transaction. */
 export interface Migration {
@@ -10,6 +11,6 @@ export interface Migration {
 /**
  * Every migration in order. Numbers are reserved per feature so parallel work
  * does not collide: 001 foundation, 002 mail sync state, 003 provisioning and
- * policies, 004 calendar/contacts, 005 setup page and traces, 006 search/settings.
+ * policies, 004 calendar/contacts, 005 setup page and traces, 006 search/settings, 007 SendMail dedup.
  */
-export const MIGRATIONS: Migration[] = [m001].sort((a, b) => a.version - b.version);
+export const MIGRATIONS: Migration[] = [m001, m007].sort((a, b) => a.version - b.version);
