@@ -1,4 +1,6 @@
 import type { CompositeBackend } from "../../backend/composite.ts";
+import type { MailOperations } from "../../backend/mail_operations.ts";
+import type { MailSubmitter } from "../../backend/submission.ts";
 import type { Credentials } from "../../backend/types.ts";
 import type { Store } from "../../store/mod.ts";
 import type { DeviceRecord } from "../../store/devices.ts";
@@ -39,6 +41,10 @@ export interface CommandContext {
   backend: CompositeBackend;
   /** Aborted when the client goes away or a newer request supersedes this one. */
   signal: AbortSignal;
+  /** SMTP submission (SendMail, SmartReply, SmartForward); absent when no SMTP server is configured. */
+  submitter?: MailSubmitter;
+  /** The user's mail operations beyond sync (move, folder changes, originals, Sent); absent without IMAP. */
+  mailOps?: MailOperations;
 }
 
 /** The contract of every command module: `(request, context) => Promise<response>`. */
