@@ -209,8 +209,9 @@ export async function startDovecot(setup: DovecotSetup): Promise<ServerProcess> 
     `${base}/stderr.log`,
     [`${base}/dovecot.log`],
   );
-  const ports = [setup.ports.imap, setup.ports.imaps, setup.ports.submission, setup.ports.lmtp];
-  if (setup.sieve) ports.push(setup.ports.sieve);
-  await waitForPorts(server, ports);
+  // IMAPS waits for the client's TLS hello; every other port greets first.
+  const greeting = [setup.ports.imap, setup.ports.submission, setup.ports.lmtp];
+  if (setup.sieve) greeting.push(setup.ports.sieve);
+  await waitForPorts(server, [setup.ports.imaps, ...greeting.map((port) => ({ port, greets: true }))]);
   return server;
 }

@@ -113,14 +113,15 @@ export async function startPostfix(setup: PostfixSetup): Promise<ServerProcess> 
   await createQueue(`${base}/queue`, postfix.uid);
   const server = spawnServer(
     "postfix",
-    // setsid makes master a process group leader: on SIGTERM it kills its group, i.e. its children.
-    "setsid",
-    [`${DAEMON_DIR}/master`, "-c", etc, "-d"],
+    // -d keeps master in the foreground; spawnServer's setsid makes it the process group leader,
+    // which its SIGTERM handler relies on to kill its children.
+    `${DAEMON_DIR}/master`,
+    ["-c", etc, "-d"],
     `${base}/stderr.log`,
     [`${base}/maillog`],
     { MAIL_CONFIG: etc },
   );
-  await waitForPorts(server, [setup.smtpPort]);
+  await waitForPorts(server, [{ port: setup.smtpPort, greets: true }]);
   return server;
 }
 

@@ -7,8 +7,11 @@
 
 /** How long a server may take to open its ports; Dovecot alone is ready in well under a second. */
 export const STARTUP_TIMEOUT_MS = 15_000;
-/** How long a server may take to exit after SIGTERM before it is killed. */
-export const STOP_TIMEOUT_MS = 5_000;
+/** How long a server may take to exit after SIGTERM before its process group is killed. */
+export const STOP_TIMEOUT_MS = 2_000;
+
+/** Open file limit of the servers: plenty for tests, small enough for fast startup. */
+const OPEN_FILES_LIMIT = 4_096;
 
 /** A started server process whose stdout and stderr go to `logFile`. */
 export interface ServerProcess {
@@ -20,7 +23,10 @@ export interface ServerProcess {
   done: Promise<Deno.CommandStatus>;
 }
 
-/** Spawns `command` with stdout and stderr appended to `outputLog`. */
+/**
+ * Spawns `command` with stdout and stderr appended to `outputLog`. It runs through setsid(1) as the
+ * leader of a new process group, so stopServer() can signal it together with all its children.
+ */
 export function spawnServer(
   name: string,
   command: string,
@@ -29,8 +35,11 @@ export function spawnServer(
   logFiles: string[] = [],
   env: Record<string, string> = {},
 ): ServerProcess {
-  const child = new Deno.Command(command, {
-    args,
+  // Deno raises the open file limit to the hard limit; Postfix's master closes every possible
+  // descriptor at startup, which takes seconds at that limit, so the shell lowers it first.
+  // Deno's children are never group leaders, so setsid execs in place and the pid stays the server's.
+  const child = new Deno.Command("sh", {
+    args: ["-c", `ulimit -Sn ${OPEN_FILES_LIMIT} 2>/dev/null; exec setsid "$@"`, "sh", command, ...args],
     env,
     stdin: "null",
     stdout: "piped",
@@ -63,15 +72,40 @@ export function logTail(server: ServerProcess, lines = 20): string {
   return parts.join("\n") || "(no log output)";
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:`port`. */
-export async function portAccepts(port: number): Promise<boolean> {
+/** How long a probe waits for a greeting from a port that accepted the connection. */
+const GREETING_TIMEOUT_MS = 2_000;
+
+/**
+ * True when something accepts TCP connections on 127.0.0.1:`port` and, with `greets`, sends its
+ * first bytes (an SMTP, LMTP, IMAP or ManageSieve greeting). Waiting for the greeting matters for
+ * Dovecot: a login process still reading its config ignores SIGTERM, so a stop right after startup
+ * would hang on it.
+ */
+export async function portAccepts(port: number, greets = false): Promise<boolean> {
+  let conn: Deno.Conn;
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.close();
-    return true;
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
   } catch {
     return false;
   }
+  try {
+    if (!greets) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((resolve) =>
+      timer = setTimeout(() => resolve(null), GREETING_TIMEOUT_MS)
+    );
+    const count = await Promise.race([conn.read(new Uint8Array(512)), timeout]).catch(() => null);
+    clearTimeout(timer);
+    return count !== null && count > 0;
+  } finally {
+    conn.close();
+  }
+}
+
+/** A port to wait for; `greets` when the protocol has the server speak first. */
+export interface PortProbe {
+  port: number;
+  greets: boolean;
 }
 
 /**
@@ -80,13 +114,16 @@ export async function portAccepts(port: number): Promise<boolean> {
  */
 export async function waitForPorts(
   server: ServerProcess,
-  ports: number[],
+  probes: (number | PortProbe)[],
   timeoutMs = STARTUP_TIMEOUT_MS,
 ): Promise<void> {
+  const greets = new Map(
+    probes.map((probe) => typeof probe === "number" ? [probe, false] : [probe.port, probe.greets]),
+  );
   let exited: Deno.CommandStatus | undefined;
   server.done.then((status) => exited = status, () => {});
   const deadline = Date.now() + timeoutMs;
-  const pending = new Set(ports);
+  const pending = new Set(greets.keys());
   while (pending.size > 0) {
     if (exited) {
       throw new Error(
@@ -103,32 +140,37 @@ export async function waitForPorts(
       );
     }
     for (const port of [...pending]) {
-      if (await portAccepts(port)) pending.delete(port);
+      if (await portAccepts(port, greets.get(port))) pending.delete(port);
     }
     if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
-/** Sends SIGTERM, waits up to STOP_TIMEOUT_MS, then SIGKILL; always waits for the exit. */
-export async function stopServer(server: ServerProcess): Promise<void> {
-  let exited = false;
-  const done = server.done.finally(() => exited = true);
+/** Signals the server's whole process group; errors mean the group is already gone. */
+function signalGroup(server: ServerProcess, signal: Deno.Signal): void {
   try {
-    server.child.kill("SIGTERM");
+    Deno.kill(-server.child.pid, signal);
   } catch {
     // Already exited.
   }
+}
+
+/**
+ * Sends SIGTERM to the server's process group, waits up to STOP_TIMEOUT_MS, then SIGKILLs the group;
+ * always waits for the exit. Signalling the group at once matters for Dovecot: its master waits for
+ * children that are still starting up and would otherwise hang until they time out.
+ */
+export async function stopServer(server: ServerProcess): Promise<void> {
+  let exited = false;
+  const done = server.done.finally(() => exited = true);
+  signalGroup(server, "SIGTERM");
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([done, new Promise((resolve) => timer = setTimeout(resolve, STOP_TIMEOUT_MS))]);
   clearTimeout(timer);
-  if (!exited) {
-    try {
-      server.child.kill("SIGKILL");
-    } catch {
-      // Exited in between.
-    }
-    await done;
-  }
+  if (!exited) signalGroup(server, "SIGKILL");
+  await done;
+  // Children that outlived the main process (none expected) go with the group.
+  signalGroup(server, "SIGKILL");
 }
 
 /** Runs a short command to completion; throws with its output when it fails. */

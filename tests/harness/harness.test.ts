@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
-import { DEFAULT_USERS, type Mailstore, SPECIAL_USE_MAILBOXES, startMailstore } from "./mod.ts";
+import {
+  DEFAULT_USERS,
+  type HarnessUser,
+  type Mailstore,
+  SPECIAL_USE_MAILBOXES,
+  startMailstore,
+} from "./mod.ts";
 import { imapCommand, messageCount } from "./imap_peek.ts";
-import { Wire } from "./_wire.ts";
+import { dataBlock, Wire } from "./_wire.ts";
 import { freePort, freePorts } from "./free_port.ts";
+import { DEMO_MESSAGES_PER_USER, seedDemoMail } from "./seed.ts";
 import { portAccepts } from "./_process.ts";
 
 /** Runs `body` against a fresh store and always stops it. */
@@ -180,3 +187,104 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Submits one message as `user` through Dovecot submission, optionally after STARTTLS. */
+async function submit(
+  store: Mailstore,
+  user: { name: string; password: string; email: string },
+  to: string,
+  message: string,
+  tls: boolean,
+): Promise<void> {
+  const wire = new Wire(await Deno.connect({ hostname: "127.0.0.1", port: store.submissionPort }));
+  try {
+    await wire.expect([220], "connect");
+    let ehlo = await wire.command("EHLO client.example.test", [250]);
+    if (tls) {
+      assert.match(ehlo, /STARTTLS/);
+      await wire.command("STARTTLS", [220]);
+      await wire.startTls([store.caPem]);
+      ehlo = await wire.command("EHLO client.example.test", [250]);
+    }
+    assert.match(ehlo, /AUTH .*PLAIN/);
+    await wire.command(`AUTH PLAIN ${btoa(`\0${user.name}\0${user.password}`)}`, [235]);
+    await wire.command(`MAIL FROM:<${user.email}>`, [250]);
+    await wire.command(`RCPT TO:<${to}>`, [250]);
+    await wire.command("DATA", [354]);
+    await wire.write(dataBlock(message));
+    await wire.expect([250], "DATA");
+    await wire.command("QUIT", [221]);
+  } finally {
+    wire.close();
+  }
+}
+
+/** Polls until `user` has `count` messages in INBOX (relayed mail arrives asynchronously). */
+async function waitForCount(store: Mailstore, user: string, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let seen = await messageCount(store, user);
+  while (seen < count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    seen = await messageCount(store, user);
+  }
+  assert.equal(seen, count, `${user} has ${seen} messages`);
+}
+
+Deno.test("submission relays through Postfix into the recipient's INBOX, with and without TLS", async () => {
+  await withStore({}, async (store) => {
+    const [alice, bob] = store.users as [HarnessUser, HarnessUser];
+    const message = (subject: string) =>
+      `From: <${alice.email}>\r\nTo: <${bob.email}>\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.test>\r\n\r\nHi Bob\r\n`;
+    await submit(store, alice, bob.email, message("plain"), false);
+    await waitForCount(store, "bob", 1);
+    await submit(store, alice, bob.email, message("tls"), true);
+    await waitForCount(store, "bob", 2);
+    // Outside domains are accepted and discarded by Postfix.
+    await submit(store, alice, "someone@elsewhere.invalid", message("outside"), false);
+    const transcript = await imapCommand(store, "bob", [
+      "SELECT INBOX",
+      "FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+    ]);
+    assert.match(transcript, /Subject: plain/);
+    assert.match(transcript, /Subject: tls/);
+  });
+});
+
+Deno.test("Radicale answers an authenticated PROPFIND and refuses a missing password", async () => {
+  await withStore({ dav: true, postfix: false, sieve: false }, async (store) => {
+    assert.ok(store.davUrl);
+    const alice = store.users[0]!;
+    const propfind = (headers: Record<string, string>) =>
+      fetch(new URL(`${alice.name}/`, store.davUrl), {
+        method: "PROPFIND",
+        headers: { Depth: "0", "Content-Type": "application/xml", ...headers },
+        body: '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>',
+      });
+    const denied = await propfind({});
+    await denied.body?.cancel();
+    assert.equal(denied.status, 401);
+    const ok = await propfind({ Authorization: `Basic ${btoa(`${alice.name}:${alice.password}`)}` });
+    const body = await ok.text();
+    assert.equal(ok.status, 207, body);
+    assert.match(body, new RegExp(`/${alice.name}/`));
+  });
+});
+
+Deno.test("seedDemoMail() fills every INBOX with plain, HTML, attachment and Latin-1 messages", async () => {
+  await withStore({ postfix: false }, async (store) => {
+    await seedDemoMail(store);
+    for (const user of store.users) {
+      assert.equal(await messageCount(store, user.name), DEMO_MESSAGES_PER_USER);
+    }
+    const transcript = await imapCommand(store, "carol", [
+      "SELECT INBOX",
+      "FETCH 1:5 (BODYSTRUCTURE)",
+      "FETCH 4 BODY.PEEK[TEXT]",
+    ]);
+    assert.match(transcript, /"text" "html"/i);
+    assert.match(transcript, /"image" "png"/i);
+    assert.match(transcript, /"charset" "iso-8859-1"/i);
+    // é in ISO-8859-1 is the single byte E9, which decodes as U+FFFD in the UTF-8 transcript.
+    assert.match(transcript, /r\uFFFDunion/);
+  });
+});
