@@ -59,11 +59,22 @@ async function writeAtomically(path: string, text: string, mode: number): Promis
   await Deno.rename(temporary, path);
 }
 
+/**
+ * Expired or expiring certificates are renewed. One that is not yet valid is
+ * kept: that means the clock is behind (an appliance without a real-time
+ * clock before NTP has synced), and replacing the CA then would make every
+ * phone trust it anew for nothing.
+ */
+function needsRenewal(info: { notBefore: Date; notAfter: Date }, now: Date): boolean {
+  const status = checkExpiry(info, now, TLS_LIMITS.renewBeforeDays);
+  return status === "expired" || status === "expiring";
+}
+
 async function usableCa(certPem: string | undefined, keyPem: string | undefined, now: Date) {
   if (!certPem || !keyPem) return undefined;
   try {
     const info = await readCertificateInfo(certPem);
-    if (!info.isCa || checkExpiry(info, now, TLS_LIMITS.renewBeforeDays) !== "ok") return undefined;
+    if (!info.isCa || needsRenewal(info, now)) return undefined;
     return (await checkKeyMatchesCert(certPem, keyPem)) ? { certPem, keyPem } : undefined;
   } catch {
     return undefined; // an unreadable CA is replaced; phones have to trust the new one
@@ -91,7 +102,7 @@ async function usableLeaf(
     const caInfo = await readCertificateInfo(ca.certPem);
     return info.issuerCommonName === caInfo.subjectCommonName &&
       certPem.includes(ca.certPem.trim()) &&
-      checkExpiry(info, now, TLS_LIMITS.renewBeforeDays) === "ok" &&
+      !needsRenewal(info, now) &&
       covers(info, names) &&
       await checkKeyMatchesCert(certPem, keyPem);
   } catch {
@@ -102,8 +113,10 @@ async function usableLeaf(
 /**
  * Returns the self-signed certificate set kept in `${dataDir}/tls/`, creating
  * the CA on first start and (re)issuing the server certificate, signed by
- * the same CA, when it is missing, expires within 30 days, or its SANs do not
- * cover `hostNames`. Keys are written with mode 0600.
+ * the same CA, when it is missing or unreadable, expires within 30 days, or
+ * its SANs do not cover `hostNames`. The CA is replaced only when its files
+ * are missing or unreadable or it expires within 30 days. Keys are written
+ * with mode 0600.
  */
 export async function ensureCertificate(
   dataDir: string,
