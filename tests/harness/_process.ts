@@ -35,8 +35,8 @@ export function spawnServer(
   logFiles: string[] = [],
   env: Record<string, string> = {},
 ): ServerProcess {
-  // Deno raises the open file limit to the hard limit; Postfix's master closes every possible
-  // descriptor at startup, which takes seconds at that limit, so the shell lowers it first.
+  // Deno raises the open file limit to the hard limit; servers that close every possible descriptor
+  // at startup (Postfix's master) stay cheap with a lower soft limit, set by the shell first.
   // Deno's children are never group leaders, so setsid execs in place and the pid stays the server's.
   const child = new Deno.Command("sh", {
     args: ["-c", `ulimit -Sn ${OPEN_FILES_LIMIT} 2>/dev/null; exec setsid "$@"`, "sh", command, ...args],

@@ -32,10 +32,11 @@ Deno.test("freePorts() returns distinct ports that can be bound", () => {
   listener.close();
 });
 
-Deno.test("startMailstore() starts Dovecot alone in under two seconds", async () => {
+Deno.test("startMailstore() starts Dovecot and Postfix within seconds", async () => {
   const started = Date.now();
-  await withStore({ postfix: false }, async (store) => {
-    assert.ok(Date.now() - started < 2000, `startup took ${Date.now() - started} ms`);
+  await withStore({}, async (store) => {
+    // Typically 0.2 s; the bound leaves room for a busy two-core CI machine.
+    assert.ok(Date.now() - started < 5000, `startup took ${Date.now() - started} ms`);
     assert.equal(store.imapUrl, `imap://127.0.0.1:${store.imapPort}`);
     assert.equal(store.imapsUrl, `imaps://127.0.0.1:${store.imapsPort}`);
     assert.equal(store.smtpUrl, `smtp://127.0.0.1:${store.submissionPort}`);
