@@ -88,10 +88,13 @@ function randomSerial(): Uint8Array {
   return serial;
 }
 
+/** RFC 5280 Appendix A: ub-common-name is 64 characters; a long host name is cut rather than rejected. */
+const MAX_COMMON_NAME = 64;
+
 function name(commonName: string, organization?: string): Uint8Array {
   const rdn = (oid: string, value: string) => derSet(derSequence(derOid(oid), derUtf8String(value)));
   const rdns = organization ? [rdn(Oid.organizationName, organization)] : [];
-  return derSequence(...rdns, rdn(Oid.commonName, commonName));
+  return derSequence(...rdns, rdn(Oid.commonName, [...commonName].slice(0, MAX_COMMON_NAME).join("")));
 }
 
 function extension(oid: string, critical: boolean, value: Uint8Array): Uint8Array {

@@ -128,3 +128,18 @@ Deno.test("p1363ToDerSignature() turns r||s into an Ecdsa-Sig-Value with minimal
   assert.deepEqual([...der.subarray(der.length - 3)], [0x02, 0x01, 0x01]);
   assert.throws(() => p1363ToDerSignature(new Uint8Array(3)), /ECDSA signature of 3 bytes is not r\|\|s/);
 });
+
+Deno.test("generateSelfSigned() cuts common names to the 64 characters X.509 allows but keeps the full SAN", async () => {
+  const long = `${"a".repeat(60)}.example.test`;
+  const result = await generateSelfSigned({ commonName: long, dnsNames: [long], ipAddresses: [] });
+  const leaf = await readCertificateInfo(result.certPem);
+  assert.equal(leaf.subjectCommonName, long.slice(0, 64));
+  assert.equal(leaf.issuerCommonName, `Pushbridge local CA (${long}`.slice(0, 64));
+  assert.deepEqual(leaf.dnsNames, [long]);
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/ca.pem`, result.caCertPem);
+    await Deno.writeTextFile(`${dir}/chain.pem`, result.certPem);
+    const verify = await openssl(["verify", "-CAfile", "ca.pem", "chain.pem"], dir);
+    assert.equal(verify.code, 0, verify.output);
+  });
+});
