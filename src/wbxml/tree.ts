@@ -17,7 +17,11 @@ export interface WbxmlElement {
 }
 
 /** Builds an element with child elements; `undefined` children are skipped so optional fields read naturally. */
-export function el(ns: string, name: string, ...children: (WbxmlElement | undefined | null | false)[]): WbxmlElement {
+export function el(
+  ns: string,
+  name: string,
+  ...children: (WbxmlElement | undefined | null | false)[]
+): WbxmlElement {
   const kept = children.filter((c): c is WbxmlElement => !!c);
   return kept.length ? { ns, name, children: kept } : { ns, name };
 }

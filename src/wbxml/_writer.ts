@@ -1,0 +1,61 @@
+/** A growable byte buffer for the encoders: doubles its capacity, writes strings in place. */
+export class ByteWriter {
+  buf: Uint8Array;
+  length = 0;
+  private static readonly encoder = new TextEncoder();
+
+  constructor(initial = 4096) {
+    this.buf = new Uint8Array(initial);
+  }
+
+  /** Makes room for `extra` more bytes. */
+  ensure(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    if (this.length === this.buf.length) this.ensure(1);
+    this.buf[this.length++] = b;
+  }
+
+  /** Writes a WBXML mb_u_int32 (WAP-192-WBXML 5.1). */
+  mbUint32(value: number): void {
+    this.ensure(5);
+    let n = value;
+    const tmp: number[] = [n & 0x7F];
+    n = Math.floor(n / 128);
+    while (n > 0) {
+      tmp.push((n & 0x7F) | 0x80);
+      n = Math.floor(n / 128);
+    }
+    for (let i = tmp.length - 1; i >= 0; i--) this.buf[this.length++] = tmp[i]!;
+  }
+
+  bytes(data: Uint8Array): void {
+    this.ensure(data.length);
+    this.buf.set(data, this.length);
+    this.length += data.length;
+  }
+
+  /** Writes a string as UTF-8 followed by the STR_I terminator. */
+  cstring(text: string): void {
+    this.ensure(text.length * 3 + 1);
+    const { written } = ByteWriter.encoder.encodeInto(text, this.buf.subarray(this.length));
+    this.length += written;
+    this.buf[this.length++] = 0;
+  }
+
+  /** The bytes written so far (a view) and a fresh start. */
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.length);
+    this.buf = new Uint8Array(this.buf.length);
+    this.length = 0;
+    return out;
+  }
+}

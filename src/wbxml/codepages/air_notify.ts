@@ -1,0 +1,26 @@
+/** MS-ASWBXML 2.1.2.1.4 Code Page 3: AirNotify. Tag name to token, names as the spec spells them. */
+export const AIR_NOTIFY = {
+  page: 3,
+  namespace: "AirNotify",
+  tokens: {
+    Notify: 0x05,
+    Notification: 0x06,
+    Version: 0x07,
+    LifeTime: 0x08,
+    DeviceInfo: 0x09,
+    Enable: 0x0A,
+    Folder: 0x0B,
+    ServerId: 0x0C,
+    DeviceAddress: 0x0D,
+    ValidCarrierProfiles: 0x0E,
+    CarrierProfile: 0x0F,
+    Status: 0x10,
+    Responses: 0x11,
+    Devices: 0x12,
+    Device: 0x13,
+    Id: 0x14,
+    Expiry: 0x15,
+    NotifyGUID: 0x16,
+    DeviceFriendlyName: 0x17,
+  },
+} as const;

@@ -1,0 +1,25 @@
+/** MS-ASWBXML 2.1.2.1.22 Code Page 21: ComposeMail. Tag name to token, names as the spec spells them. */
+export const COMPOSE_MAIL = {
+  page: 21,
+  namespace: "ComposeMail",
+  tokens: {
+    SendMail: 0x05,
+    SmartForward: 0x06,
+    SmartReply: 0x07,
+    SaveInSentItems: 0x08,
+    ReplaceMime: 0x09,
+    Source: 0x0B,
+    FolderId: 0x0C,
+    ItemId: 0x0D,
+    LongId: 0x0E,
+    InstanceId: 0x0F,
+    Mime: 0x10,
+    ClientId: 0x11,
+    Status: 0x12,
+    AccountId: 0x13,
+    Forwardees: 0x15,
+    Forwardee: 0x16,
+    ForwardeeName: 0x17,
+    ForwardeeEmail: 0x18,
+  },
+} as const;

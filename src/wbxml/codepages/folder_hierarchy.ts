@@ -1,0 +1,27 @@
+/** MS-ASWBXML 2.1.2.1.8 Code Page 7: FolderHierarchy. Tag name to token, names as the spec spells them. */
+export const FOLDER_HIERARCHY = {
+  page: 7,
+  namespace: "FolderHierarchy",
+  tokens: {
+    Folders: 0x05,
+    Folder: 0x06,
+    DisplayName: 0x07,
+    ServerId: 0x08,
+    ParentId: 0x09,
+    Type: 0x0A,
+    Response: 0x0B,
+    Status: 0x0C,
+    ContentClass: 0x0D,
+    Changes: 0x0E,
+    Add: 0x0F,
+    Delete: 0x10,
+    Update: 0x11,
+    SyncKey: 0x12,
+    FolderCreate: 0x13,
+    FolderDelete: 0x14,
+    FolderUpdate: 0x15,
+    FolderSync: 0x16,
+    Count: 0x17,
+    Version: 0x18,
+  },
+} as const;

@@ -1,0 +1,28 @@
+/** MS-ASWBXML 2.1.2.1.21 Code Page 20: ItemOperations. Tag name to token, names as the spec spells them. */
+export const ITEM_OPERATIONS = {
+  page: 20,
+  namespace: "ItemOperations",
+  tokens: {
+    ItemOperations: 0x05,
+    Fetch: 0x06,
+    Store: 0x07,
+    Options: 0x08,
+    Range: 0x09,
+    Total: 0x0A,
+    Properties: 0x0B,
+    Data: 0x0C,
+    Status: 0x0D,
+    Response: 0x0E,
+    Version: 0x0F,
+    Schema: 0x10,
+    Part: 0x11,
+    EmptyFolderContents: 0x12,
+    DeleteSubFolders: 0x13,
+    UserName: 0x14,
+    Password: 0x15,
+    Move: 0x16,
+    DstFldId: 0x17,
+    ConversationId: 0x18,
+    MoveAlways: 0x19,
+  },
+} as const;
