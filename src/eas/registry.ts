@@ -1,5 +1,9 @@
 import type { CommandHandler } from "./commands/context.ts";
+import { folderCreate } from "./commands/folder_create.ts";
+import { folderDelete } from "./commands/folder_delete.ts";
 import { folderSync } from "./commands/folder_sync.ts";
+import { folderUpdate } from "./commands/folder_update.ts";
+import { moveItems } from "./commands/move_items.ts";
 import type { CommandName } from "./protocol/commands.ts";
 
 /** How the front door treats one command. */
@@ -22,4 +26,8 @@ export interface CommandSpec {
  */
 export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   FolderSync: { handler: folderSync, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  FolderCreate: { handler: folderCreate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  FolderUpdate: { handler: folderUpdate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  FolderDelete: { handler: folderDelete, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  MoveItems: { handler: moveItems, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
 };

@@ -62,12 +62,21 @@ export class FolderRepository {
 
   /** Moves a ServerId to a new backend key (a rename keeps the folder's id on the phone). */
   rekey(user: string, oldKey: string, newKey: string): void {
-    this.db.run(
-      "UPDATE folder_ids SET backend_key = ? WHERE user = ? AND backend_key = ?",
-      newKey,
-      user,
-      oldKey,
-    );
+    this.db.transaction(() => {
+      // A folder deleted earlier under the new name still owns an id: retire that
+      // mapping (the id stays allocated, never reused) so the renamed folder takes the name.
+      this.db.run(
+        "UPDATE folder_ids SET backend_key = 'retired:' || server_id || ':' || backend_key WHERE user = ? AND backend_key = ?",
+        user,
+        newKey,
+      );
+      this.db.run(
+        "UPDATE folder_ids SET backend_key = ? WHERE user = ? AND backend_key = ?",
+        newKey,
+        user,
+        oldKey,
+      );
+    });
   }
 
   /** The folder list a device holds at a SyncKey, or undefined when that key is unknown. */

@@ -1,0 +1,61 @@
+import { FOLDER_STATUS } from "../protocol/status.ts";
+import {
+  checkNameFree,
+  displayNameOf,
+  field,
+  folderById,
+  FolderChangeFailure,
+  isMailKey,
+  knownFolder,
+  parentFolder,
+  PROTECTED_TYPES,
+  runFolderChange,
+} from "./_folder_change.ts";
+import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
+
+/**
+ * FolderUpdate (MS-ASCMD 2.2.1.4): renames a mail folder and/or moves it
+ * under another parent (IMAP RENAME, which takes the subfolders along). The
+ * folder and its subfolders keep their ServerIds, so the phone keeps their
+ * contents and sync state. Inbox, Sent, Drafts and Trash cannot be changed
+ * (Status 3).
+ */
+export function folderUpdate(request: EasRequest, ctx: CommandContext): Promise<EasResponse> {
+  return runFolderChange("FolderUpdate", request, ctx, async ({ body, current, held }) => {
+    const serverId = field(body, "ServerId");
+    const folder = folderById(ctx, current, serverId);
+    if (!folder) throw new FolderChangeFailure(FOLDER_STATUS.NotFound, `Folder '${serverId}' does not exist`);
+    if (PROTECTED_TYPES.has(folder.type)) {
+      throw new FolderChangeFailure(FOLDER_STATUS.SpecialFolder, `Folder '${serverId}' is a special folder`);
+    }
+    if (!isMailKey(folder.key)) {
+      throw new FolderChangeFailure(FOLDER_STATUS.ServerError, `Folder '${serverId}' is not a mail folder`);
+    }
+    const name = displayNameOf(body);
+    const parent = parentFolder(ctx, current, field(body, "ParentId"));
+    // A folder cannot move into itself or below itself.
+    for (let p = parent; p; p = current.find((f) => f.key === p!.parentKey) ?? null) {
+      if (p.key === folder.key) {
+        throw new FolderChangeFailure(FOLDER_STATUS.ParentNotFound, "A folder cannot move under itself");
+      }
+    }
+    const parentKey = parent?.key ?? null;
+    if (parentKey === folder.parentKey && name === folder.displayName) {
+      // Nothing to change; still a success with a new key, as Exchange answers.
+      return { held };
+    }
+    checkNameFree(current, parentKey, name, folder.key);
+    if (!ctx.mailOps) {
+      throw new FolderChangeFailure(FOLDER_STATUS.ServerError, "No IMAP server is configured");
+    }
+    const rekeys = await ctx.mailOps.renameFolder(folder.key, parentKey, name);
+    const updated = knownFolder(ctx, { ...folder, parentKey, displayName: name });
+    const sid = updated.serverId;
+    return {
+      held: held.some((f) => f.serverId === sid)
+        ? held.map((f) => f.serverId === sid ? updated : f)
+        : [...held, updated],
+      rekeys,
+    };
+  });
+}
