@@ -121,7 +121,8 @@ function readHeader(bytes: Uint8Array): number {
 }
 
 /**
- * Decodes one EAS WBXML document into a tree. OPAQUE content is a subarray
+ * Decodes one EAS WBXML document into a tree. An empty string or zero-length
+ * OPAQUE yields an element without content, as an empty tag does. OPAQUE content is a subarray
  * view of `bytes` (keep `bytes` alive and unmodified while the tree is used).
  * Throws {@link WbxmlSyntaxError} and nothing else.
  */
@@ -187,8 +188,9 @@ export function decode(bytes: Uint8Array, limits?: Partial<WbxmlLimits>): WbxmlE
           );
         }
         const text = decodeString(bytes, pos, end);
-        parent.text = parent.text === undefined ? text : parent.text + text;
-        if (parent.text.length > lim.maxStringBytes) {
+        // An empty string is the same as no content (encode() writes it as an empty tag).
+        if (text !== "") parent.text = parent.text === undefined ? text : parent.text + text;
+        if (parent.text !== undefined && parent.text.length > lim.maxStringBytes) {
           throw new WbxmlSyntaxError("Concatenated strings exceed the string limit", pos, "a shorter string");
         }
         pos = end + 1;
@@ -215,7 +217,9 @@ export function decode(bytes: Uint8Array, limits?: Partial<WbxmlLimits>): WbxmlE
           );
         }
         const view = bytes.subarray(pos, pos + length);
-        if (parent.opaque === undefined) {
+        if (length === 0) {
+          // Zero-length OPAQUE is no content, like an empty tag.
+        } else if (parent.opaque === undefined) {
           parent.opaque = view;
         } else {
           // Two OPAQUE blocks in one element are legal WBXML; join them (rare, so the copy is fine).
