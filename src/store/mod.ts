@@ -4,6 +4,7 @@ import { DeviceRepository } from "./devices.ts";
 import { FolderRepository } from "./folders.ts";
 import { SentMailRepository } from "./sent_mail.ts";
 import { SettingsRepository } from "./settings_repository.ts";
+import { SyncStateRepository } from "./sync_state.ts";
 
 export * from "./audit.ts";
 export * from "./database.ts";
@@ -11,6 +12,7 @@ export * from "./devices.ts";
 export * from "./folders.ts";
 export * from "./sent_mail.ts";
 export * from "./settings_repository.ts";
+export * from "./sync_state.ts";
 
 /** The box's state: one database and its repositories. The only module that touches SQL. */
 export class Store {
@@ -18,6 +20,7 @@ export class Store {
   readonly folders: FolderRepository;
   readonly settings: SettingsRepository;
   readonly audit: AuditRepository;
+  readonly syncState: SyncStateRepository;
   readonly sentMail: SentMailRepository;
 
   constructor(readonly db: Database) {
@@ -25,6 +28,7 @@ export class Store {
     this.folders = new FolderRepository(db);
     this.settings = new SettingsRepository(db);
     this.audit = new AuditRepository(db);
+    this.syncState = new SyncStateRepository(db);
     this.sentMail = new SentMailRepository(db);
   }
 
