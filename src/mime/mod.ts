@@ -10,7 +10,7 @@
 export { MimeSyntaxError } from "./errors.ts";
 export { MIME_LIMITS } from "./limits.ts";
 export { decodeCharset, normalizeCharset } from "./charset.ts";
-export { decodeHeaderValue, encodeHeaderValue } from "./encoded_words.ts";
+export { decodeHeaderValue, encodeHeaderValue, foldHeader } from "./encoded_words.ts";
 export { type HeaderField, HeaderMap, type ParameterizedValue, parseParameterized } from "./headers.ts";
 export {
   type ContentDisposition,
@@ -27,3 +27,16 @@ export { decodeBody, decodeText, estimateDecodedSize } from "./decode.ts";
 export { type Address, formatAddress, formatAddressList, parseAddressList } from "./address.ts";
 export { ATTACHMENT_METHOD, type AttachmentInfo, type MessageSummary, summarize } from "./summarize.ts";
 export { decodeEntities, escapeHtml, htmlToText, textToHtml } from "./html_text.ts";
+export {
+  type AttachmentInput,
+  buildMessage,
+  type BuildNode,
+  type BuildOptions,
+  type CalendarInput,
+  formatDate,
+  type HeaderLine,
+  newMessageId,
+  serializeNode,
+} from "./build.ts";
+export { buildReplyOrForward, type ReplyForwardOptions } from "./reply_forward.ts";
+export { type HeaderEnvelope, headerEnvelope, prependHeaderFields, removeHeaderFields } from "./envelope.ts";

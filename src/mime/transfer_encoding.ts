@@ -115,14 +115,14 @@ export function encodeBase64(bytes: Uint8Array): string {
   return out;
 }
 
-/** Base64 body in lines of 76 characters, each ending in CRLF (RFC 2045 section 6.8). */
+/** Base64 body in lines of 76 characters separated by CRLF (RFC 2045 section 6.8), no final line end. */
 export function encodeBase64Lines(bytes: Uint8Array): string {
   const flat = encodeBase64(bytes);
   const lines: string[] = [];
   for (let i = 0; i < flat.length; i += MIME_LIMITS.base64LineLength) {
     lines.push(flat.slice(i, i + MIME_LIMITS.base64LineLength));
   }
-  return lines.length ? lines.join("\r\n") + "\r\n" : "";
+  return lines.join("\r\n");
 }
 
 const HEX = "0123456789ABCDEF";
@@ -130,7 +130,8 @@ const HEX = "0123456789ABCDEF";
 /**
  * Quoted-printable body of text bytes whose lines end in LF or CRLF (RFC 2045 section 6.7):
  * line breaks stay hard CRLF breaks, lines are soft-broken before 76 characters, trailing
- * blanks and a leading "." or "From " are escaped so no transport can alter them.
+ * blanks and a leading "." or "From " are escaped so no transport can alter them. No final
+ * line end is added: the one before a boundary belongs to the boundary.
  */
 export function encodeQuotedPrintable(bytes: Uint8Array): string {
   const lines: string[] = [];
@@ -161,7 +162,7 @@ export function encodeQuotedPrintable(bytes: Uint8Array): string {
     push(plain && !risky ? String.fromCharCode(byte) : escape(byte));
   }
   lines.push(line);
-  return lines.join("\r\n") + "\r\n";
+  return lines.join("\r\n");
 }
 
 function isFromLine(bytes: Uint8Array, i: number): boolean {
