@@ -4,6 +4,9 @@ import { folderDelete } from "./commands/folder_delete.ts";
 import { folderSync } from "./commands/folder_sync.ts";
 import { folderUpdate } from "./commands/folder_update.ts";
 import { moveItems } from "./commands/move_items.ts";
+import { sendMail } from "./commands/send_mail.ts";
+import { smartForward } from "./commands/smart_forward.ts";
+import { smartReply } from "./commands/smart_reply.ts";
 import type { CommandName } from "./protocol/commands.ts";
 
 /** How the front door treats one command. */
@@ -30,4 +33,8 @@ export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   FolderUpdate: { handler: folderUpdate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   FolderDelete: { handler: folderDelete, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   MoveItems: { handler: moveItems, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  // 12.1 and earlier post the MIME itself (MS-ASHTTP 2.2.1.1.1.2); 14.0+ a ComposeMail body.
+  SendMail: { handler: sendMail, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
+  SmartReply: { handler: smartReply, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
+  SmartForward: { handler: smartForward, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
 };
