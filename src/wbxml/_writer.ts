@@ -24,17 +24,13 @@ export class ByteWriter {
     this.buf[this.length++] = b;
   }
 
-  /** Writes a WBXML mb_u_int32 (WAP-192-WBXML 5.1). */
+  /** Writes a WBXML mb_u_int32 (WAP-192-WBXML 5.1): 7 bits per byte, most significant first. */
   mbUint32(value: number): void {
     this.ensure(5);
-    let n = value;
-    const tmp: number[] = [n & 0x7F];
-    n = Math.floor(n / 128);
-    while (n > 0) {
-      tmp.push((n & 0x7F) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    for (let i = tmp.length - 1; i >= 0; i--) this.buf[this.length++] = tmp[i]!;
+    let shift = 28;
+    while (shift > 0 && Math.floor(value / 2 ** shift) === 0) shift -= 7;
+    for (; shift > 0; shift -= 7) this.buf[this.length++] = (Math.floor(value / 2 ** shift) & 0x7F) | 0x80;
+    this.buf[this.length++] = value & 0x7F;
   }
 
   bytes(data: Uint8Array): void {
@@ -45,10 +41,27 @@ export class ByteWriter {
 
   /** Writes a string as UTF-8 followed by the STR_I terminator. */
   cstring(text: string): void {
-    this.ensure(text.length * 3 + 1);
-    const { written } = ByteWriter.encoder.encodeInto(text, this.buf.subarray(this.length));
+    const n = text.length;
+    this.ensure(n * 3 + 1);
+    const buf = this.buf;
+    if (n <= 64) {
+      // Short strings (ids, keys, statuses, names) dominate EAS; write ASCII directly.
+      let at = this.length;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at++] = c;
+      }
+      if (i === n) {
+        buf[at++] = 0;
+        this.length = at;
+        return;
+      }
+    }
+    const { written } = ByteWriter.encoder.encodeInto(text, buf.subarray(this.length));
     this.length += written;
-    this.buf[this.length++] = 0;
+    buf[this.length++] = 0;
   }
 
   /** The bytes written so far (a view) and a fresh start. */

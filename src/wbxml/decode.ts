@@ -120,6 +120,16 @@ function readHeader(bytes: Uint8Array): number {
   return pos;
 }
 
+function joinParts(parts: Uint8Array[], total: number): Uint8Array {
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
+}
+
 /**
  * Decodes one EAS WBXML document into a tree. An empty string or zero-length
  * OPAQUE yields an element without content, as an empty tag does. OPAQUE content is a subarray
@@ -145,6 +155,9 @@ export function decode(bytes: Uint8Array, limits?: Partial<WbxmlLimits>): WbxmlE
   let page = 0;
   let tokens = 0;
   let names = TAG_NAMES[0]!;
+  // OPAQUE blocks of the innermost open element when it has more than one (only a leaf can hold them).
+  let opaqueParts: Uint8Array[] | undefined;
+  let opaqueBytes = 0;
   while (pos < len) {
     if (root !== undefined && stack.length === 0) {
       throw new WbxmlSyntaxError("Trailing bytes after the root element", pos, "end of input");
@@ -171,7 +184,11 @@ export function decode(bytes: Uint8Array, limits?: Partial<WbxmlLimits>): WbxmlE
       }
       case GLOBAL.END: {
         if (stack.length === 0) throw new WbxmlSyntaxError("END without an open element", start, "a tag");
-        stack.pop();
+        const closed = stack.pop()!;
+        if (opaqueParts !== undefined) {
+          closed.opaque = joinParts(opaqueParts, opaqueBytes);
+          opaqueParts = undefined;
+        }
         continue;
       }
       case GLOBAL.STR_I: {
@@ -222,18 +239,17 @@ export function decode(bytes: Uint8Array, limits?: Partial<WbxmlLimits>): WbxmlE
         } else if (parent.opaque === undefined) {
           parent.opaque = view;
         } else {
-          // Two OPAQUE blocks in one element are legal WBXML; join them (rare, so the copy is fine).
-          if (parent.opaque.length + length > lim.maxOpaqueBytes) {
+          // Several OPAQUE blocks in one element are legal WBXML: collect them
+          // and join once at END, so many tiny blocks cannot cause quadratic copying.
+          opaqueBytes = (opaqueParts === undefined ? parent.opaque.length : opaqueBytes) + length;
+          if (opaqueBytes > lim.maxOpaqueBytes) {
             throw new WbxmlSyntaxError(
               "Concatenated OPAQUE exceeds the opaque limit",
               start,
               "a shorter OPAQUE",
             );
           }
-          const joined = new Uint8Array(parent.opaque.length + length);
-          joined.set(parent.opaque);
-          joined.set(view, parent.opaque.length);
-          parent.opaque = joined;
+          (opaqueParts ??= [parent.opaque]).push(view);
         }
         pos += length;
         continue;

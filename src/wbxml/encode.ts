@@ -3,14 +3,21 @@
  * encoding, switching code page only when a tag's page differs from the
  * current one.
  */
-import { TAG_CODES } from "./codepages/mod.ts";
+import { CODE_PAGES } from "./codepages/mod.ts";
 import type { WbxmlElement } from "./tree.ts";
 import { ByteWriter } from "./_writer.ts";
 import { EAS_HEADER, GLOBAL, TAG_CONTENT } from "./_tokens.ts";
 
+/** Namespace to (tag name to `page << 8 | token`): two lookups, no string building per element. */
+const CODES_BY_NAMESPACE: ReadonlyMap<string, ReadonlyMap<string, number>> = new Map(
+  CODE_PAGES.map((
+    p,
+  ) => [p.namespace, new Map(Object.entries(p.tokens).map(([name, token]) => [name, p.page << 8 | token]))]),
+);
+
 /** Looks up `page << 8 | token` for an element; a plain Error names unknown tags. */
 export function tagCode(ns: string, name: string): number {
-  const code = TAG_CODES.get(`${ns}:${name}`);
+  const code = CODES_BY_NAMESPACE.get(ns)?.get(name);
   if (code === undefined) throw new Error(`Unknown WBXML tag "${ns}:${name}"`);
   return code;
 }
@@ -52,27 +59,31 @@ export class EncoderState {
   }
 }
 
-function hasContent(element: WbxmlElement): boolean {
-  return (element.children !== undefined && element.children.length > 0) ||
-    (element.text !== undefined && element.text !== "") ||
-    (element.opaque !== undefined && element.opaque.length > 0);
-}
-
-function writeElement(state: EncoderState, element: WbxmlElement, depth: number): void {
+/**
+ * Writes one element and its subtree. Empty text, children or opaque count
+ * as no content and give an empty tag, the smallest form.
+ */
+export function writeElement(state: EncoderState, element: WbxmlElement, depth: number): void {
   if (depth > 1000) throw new Error("Tree is nested deeper than 1000 elements");
-  const content = hasContent(element);
-  if (content && [element.children?.length, element.text, element.opaque].filter((v) => v).length > 1) {
+  const { children, text, opaque } = element;
+  const hasChildren = children !== undefined && children.length > 0;
+  const hasText = text !== undefined && text !== "";
+  const hasOpaque = opaque !== undefined && opaque.length > 0;
+  if (!hasChildren && !hasText && !hasOpaque) {
+    state.tag(element.ns, element.name, false);
+    return;
+  }
+  if ((hasChildren ? 1 : 0) + (hasText ? 1 : 0) + (hasOpaque ? 1 : 0) > 1) {
     throw new Error(`Element "${element.ns}:${element.name}" has more than one kind of content`);
   }
-  state.tag(element.ns, element.name, content);
-  if (!content) return;
-  if (element.children) {
-    for (const c of element.children) writeElement(state, c, depth + 1);
-  } else if (element.text !== undefined) {
-    state.text(element, element.text);
-  } else if (element.opaque !== undefined) {
-    state.opaqueHeader(element.opaque.length);
-    state.out.bytes(element.opaque);
+  state.tag(element.ns, element.name, true);
+  if (hasChildren) {
+    for (let i = 0; i < children.length; i++) writeElement(state, children[i]!, depth + 1);
+  } else if (hasText) {
+    state.text(element, text);
+  } else {
+    state.opaqueHeader(opaque!.length);
+    state.out.bytes(opaque!);
   }
   state.out.byte(GLOBAL.END);
 }

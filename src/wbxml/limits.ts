@@ -18,9 +18,11 @@ export const WBXML_LIMITS: Readonly<WbxmlLimits> = Object.freeze({
   // Add > ApplicationData > Recurrence/Attendees > ...) stay under 15 levels;
   // 64 leaves room for Search/Find queries while keeping recursion cheap.
   maxDepth: 64,
-  // A 1,000-folder FolderSync is ~6,000 tokens and a 512-item Sync window
-  // ~100,000; one million bounds CPU time on a body of junk tags.
-  maxTokens: 1_000_000,
+  // A 1,000-folder FolderSync is ~6,000 tokens and a 512-item Sync window of
+  // rich calendar items ~100,000. Each decoded element costs ~60 bytes of heap
+  // for 1 byte of input (an empty tag), so this cap also bounds the tree a
+  // body of junk tags can build to ~30 MB.
+  maxTokens: 500_000,
   // Email bodies inline in Sync (truncated by the client's TruncationSize)
   // rarely exceed a few MB; 16 MiB caps a single string allocation.
   maxStringBytes: 16 * 1024 * 1024,

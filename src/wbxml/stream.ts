@@ -6,7 +6,8 @@
  */
 import { ByteWriter } from "./_writer.ts";
 import { EAS_HEADER, GLOBAL } from "./_tokens.ts";
-import { EncoderState } from "./encode.ts";
+import { EncoderState, writeElement } from "./encode.ts";
+import type { WbxmlElement } from "./tree.ts";
 
 /** Opaque bytes produced lazily; `length` is written first (OPAQUE is length-prefixed). */
 export interface StreamOpaque {
@@ -29,6 +30,23 @@ export const STREAM_CHUNK_BYTES = 32 * 1024;
 /** Opaque blocks at least this large are passed through as they are instead of copied. */
 const PASS_THROUGH_BYTES = 8 * 1024;
 
+/**
+ * Whether a subtree can be written in one synchronous pass: only arrays of
+ * children and small in-memory opaque blocks. Sync windows are mostly such
+ * items, and writing them without a generator per element is much faster.
+ */
+function isPlain(element: StreamElement, budget: { nodes: number }): element is WbxmlElement {
+  if (--budget.nodes < 0) return false;
+  const { children, opaque } = element;
+  if (opaque !== undefined && (!(opaque instanceof Uint8Array) || opaque.length >= PASS_THROUGH_BYTES)) {
+    return false;
+  }
+  if (children === undefined) return true;
+  if (!Array.isArray(children)) return false;
+  for (const c of children) if (!isPlain(c, budget)) return false;
+  return true;
+}
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<StreamElement> {
   return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
 }
@@ -41,7 +59,10 @@ async function* writeStreamElement(
   if (depth > 1000) throw new Error("Stream tree is nested deeper than 1000 elements");
   const out = state.out;
   const { children, text, opaque } = element;
-  if (children !== undefined) {
+  // Plain subtrees of bounded size (so one write never overshoots a chunk by much) go the fast way.
+  if (isPlain(element, { nodes: 2048 })) {
+    writeElement(state, element, depth);
+  } else if (children !== undefined) {
     // Whether a lazy child list is empty is unknown before pulling it, so
     // children always get the content form; an empty list costs one END byte.
     state.tag(element.ns, element.name, true);

@@ -62,3 +62,29 @@ Deno.test("decode() reads multi-byte OPAQUE lengths", () => {
   assert.equal(tree.name, "Mime");
   assert.equal(tree.opaque!.length, 200);
 });
+
+Deno.test("decode() keeps heap growth within a constant factor of the input", () => {
+  const count = 200_000;
+  const input = new Uint8Array(6 + count);
+  input.set([0x03, 0x01, 0x6A, 0x00, 0x45]);
+  input.fill(0x0B, 5, 5 + count);
+  input[5 + count] = 0x01;
+  const before = Deno.memoryUsage().heapUsed;
+  const tree = decode(input);
+  const grown = Deno.memoryUsage().heapUsed - before;
+  assert.equal(tree.children!.length, count);
+  assert.ok(grown < 128 * input.length, `heap grew by ${grown} bytes for ${input.length} bytes of input`);
+});
+
+Deno.test("decode() joins many tiny OPAQUE blocks in linear time", () => {
+  const blocks = 100_000;
+  const input = new Uint8Array(8 + 3 * blocks);
+  input.set([0x03, 0x01, 0x6A, 0x00, 0x00, 0x15, 0x50]);
+  for (let i = 0; i < blocks; i++) input.set([0xC3, 0x01, i & 0xFF], 7 + 3 * i);
+  input[input.length - 1] = 0x01;
+  const started = performance.now();
+  const tree = decode(input);
+  assert.equal(tree.opaque!.length, blocks);
+  assert.equal(tree.opaque![257], 1);
+  assert.ok(performance.now() - started < 1000);
+});
