@@ -7,6 +7,8 @@
  * definition ({@link BINARY_ELEMENTS}: ComposeMail:Mime, ConversationId, ...)
  * that is all, exactly like libwbxml; in any other element the start tag also
  * gets `opaque="base64"` so that {@link fromXml} restores bytes, not text.
+ * Conversely a string (STR_I) in a binary element (GAL:Data carries base64
+ * text in EAS) gets `opaque="none"`, so it is not read back as base64.
  */
 import {
   BINARY_ELEMENTS,
@@ -117,7 +119,8 @@ export function toXml(treeOrBytes: WbxmlElement | Uint8Array, options: ToXmlOpti
       const attribute = BINARY_ELEMENTS.has(key) ? "" : ` opaque="base64"`;
       parts.push(`${start}${attribute}>${base64(element.opaque)}</${name}>${newline}`);
     } else if (element.text !== undefined && element.text !== "") {
-      parts.push(`${start}>${escapeText(element.text)}</${name}>${newline}`);
+      const attribute = BINARY_ELEMENTS.has(key) ? ` opaque="none"` : "";
+      parts.push(`${start}${attribute}>${escapeText(element.text)}</${name}>${newline}`);
     } else {
       parts.push(`${start}/>${newline}`);
     }
@@ -170,8 +173,8 @@ interface Open {
  * Parses the XML form back into a tree (for the encode CLI and tests).
  * Accepts spec names and libwbxml's names (`Recurrence_Type`, `Gal:`, ...),
  * default or prefixed namespaces, CDATA, comments and the usual entities.
- * Content of binary elements, and of elements marked `opaque="base64"`, is
- * base64. Whitespace-only text between child elements is ignored. Errors are
+ * Content of binary elements (unless marked `opaque="none"`), and of
+ * elements marked `opaque="base64"`, is base64. Whitespace-only text between child elements is ignored. Errors are
  * {@link WbxmlSyntaxError} with the character offset.
  */
 export function fromXml(xml: string): WbxmlElement {
@@ -245,14 +248,18 @@ export function fromXml(xml: string): WbxmlElement {
       const parent = stack[stack.length - 1];
       if (!parent && root) fail("More than one root element", "end of document");
       const scope = new Map(parent?.scope ?? []);
-      let opaque = false;
+      let opaque: boolean | undefined;
       for (const a of attributeText!.matchAll(/([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
         const [, attrName, v1, v2] = a;
         const value = decodeEntities(v1 ?? v2 ?? "", pos);
         if (attrName === "xmlns") scope.set("", resolveNamespace(value, pos));
         else if (attrName!.startsWith("xmlns:")) scope.set(attrName!.slice(6), resolveNamespace(value, pos));
-        else if (attrName === "opaque" && value === "base64") opaque = true;
-        else fail(`Unsupported attribute "${attrName}"`, 'no attributes besides xmlns and opaque="base64"');
+        else if (attrName === "opaque" && (value === "base64" || value === "none")) {
+          opaque = value === "base64";
+        } else {fail(
+            `Unsupported attribute "${attrName}"`,
+            `no attributes besides xmlns and opaque="base64" or "none"`,
+          );}
       }
       const colon = qname!.indexOf(":");
       const prefix = colon < 0 ? "" : qname!.slice(0, colon);
@@ -268,7 +275,7 @@ export function fromXml(xml: string): WbxmlElement {
         element,
         qname: qname!,
         scope,
-        opaque: opaque || BINARY_ELEMENTS.has(`${ns}:${name}`),
+        opaque: opaque ?? BINARY_ELEMENTS.has(`${ns}:${name}`),
         text: "",
         textAt: pos,
       };
@@ -298,7 +305,12 @@ export function fromXml(xml: string): WbxmlElement {
       return;
     }
     if (open.text === "") return;
-    if (open.opaque) open.element.opaque = fromBase64(open.text, open.textAt);
-    else open.element.text = open.text;
+    if (!open.opaque) {
+      open.element.text = open.text;
+      return;
+    }
+    const bytes = fromBase64(open.text, open.textAt);
+    // Like decode(), no bytes means no content.
+    if (bytes.length > 0) open.element.opaque = bytes;
   }
 }
