@@ -1,0 +1,14 @@
+/** Limits of the sync engine, each with its reason. */
+export const SYNC_LIMITS = {
+  /** WindowSize when the device sends none (MS-ASCMD 2.2.3.199: the default is 100). */
+  defaultWindowSize: 100,
+  /** Largest WindowSize honoured (MS-ASCMD 2.2.3.199: 512 is the maximum). */
+  maxWindowSize: 512,
+  /** Collections in one Sync request; more gets Status 15 (keeps one request bounded). */
+  maxCollections: 100,
+  /** Hanging Sync bounds (MS-ASCMD 2.2.3.197 Wait 1..59 minutes, 2.2.3.90 HeartbeatInterval 60..3540 s). */
+  minHeartbeatSeconds: 60,
+  maxHeartbeatSeconds: 3540,
+  /** Devices whose last Sync request is cached for empty and partial requests (bounded memory). */
+  requestCacheDevices: 5000,
+} as const;
