@@ -5,7 +5,15 @@
  * `wbxml2xml` timed on the same files in the same run (process startup,
  * measured on a tiny file, is subtracted).
  */
-import { decode, el, encode, opaqueEl, textEl, type WbxmlElement } from "../../src/wbxml/mod.ts";
+import {
+  decode,
+  el,
+  encode,
+  encodeStream,
+  opaqueEl,
+  textEl,
+  type WbxmlElement,
+} from "../../src/wbxml/mod.ts";
 import { type BenchContext, printTable, writeResult } from "./context.ts";
 
 function emailSync(items: number): WbxmlElement {
@@ -121,6 +129,20 @@ function time(runs: number, fn: () => void): number {
   return times[Math.floor(times.length / 2)]!;
 }
 
+/** Median time to drain encodeStream() of the tree, in milliseconds. */
+async function timeStream(runs: number, tree: WbxmlElement): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    for await (const _chunk of encodeStream(tree)) {
+      // drain
+    }
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
 async function runWbxml2xml(path: string): Promise<number> {
   const start = performance.now();
   const out = await new Deno.Command("wbxml2xml", {
@@ -166,6 +188,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
       for (let i = 0; i < 3; i++) decode(encode(tree)); // warm up the JIT
       const encodeMs = time(runs, () => encode(tree));
       const decodeMs = time(runs, () => decode(bytes));
+      const streamMs = await timeStream(runs, tree);
       let libMs: number | undefined;
       if (haveLibwbxml) {
         const path = `${dir}/${results.length}.wbxml`;
@@ -177,6 +200,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
         bytes: bytes.length,
         decodeMBps: mb / (decodeMs / 1000),
         encodeMBps: mb / (encodeMs / 1000),
+        encodeStreamMBps: mb / (streamMs / 1000),
         libwbxmlDecodeMBps: libMs === undefined ? null : mb / (libMs / 1000),
       };
       results.push(result);
@@ -185,6 +209,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
         (bytes.length / 1024).toFixed(0),
         result.decodeMBps.toFixed(1),
         result.encodeMBps.toFixed(1),
+        result.encodeStreamMBps.toFixed(1),
         result.libwbxmlDecodeMBps === null ? "n/a" : result.libwbxmlDecodeMBps.toFixed(1),
       ]);
     }
@@ -192,7 +217,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
       `WBXML codec, median of ${runs} runs (libwbxml: wbxml2xml to XML, minus ${
         startup.toFixed(1)
       } ms process startup)`,
-      ["document", "KiB", "decode MB/s", "encode MB/s", "libwbxml decode MB/s"],
+      ["document", "KiB", "decode MB/s", "encode MB/s", "encodeStream MB/s", "libwbxml decode MB/s"],
       rows,
     );
     await writeResult(ctx, "wbxml", { runs, libwbxmlStartupMs: startup, results });
