@@ -184,7 +184,7 @@ function toHttpResponse(response: EasResponse): Response {
   for (const [name, value] of Object.entries(response.headers ?? {})) headers.set(name, value);
   if (response.raw) {
     headers.set("Content-Type", response.raw.contentType);
-    return new Response(response.raw.body, { status: 200, headers });
+    return new Response(response.raw.body as BodyInit, { status: 200, headers });
   }
   if (response.stream) {
     headers.set("Content-Type", WBXML_TYPE);
@@ -192,7 +192,7 @@ function toHttpResponse(response: EasResponse): Response {
   }
   if (response.body) {
     headers.set("Content-Type", WBXML_TYPE);
-    return new Response(encode(response.body), { status: 200, headers });
+    return new Response(encode(response.body) as BodyInit, { status: 200, headers });
   }
   return new Response(null, { status: 200, headers });
 }

@@ -22,6 +22,11 @@ function adds(
   }));
 }
 
+/** fetch options trusting the box's CA (for raw requests the EAS client would not send). */
+function tlsInit(box: Box, init: RequestInit): RequestInit {
+  return { ...init, client: Deno.createHttpClient({ caCerts: [box.server.caCertPem!] }) } as RequestInit;
+}
+
 async function withBox(fn: (box: Box) => Promise<void>): Promise<void> {
   const box = await startBox();
   try {
@@ -38,10 +43,10 @@ Deno.test("OPTIONS over TLS lists versions and commands, and asks for credential
     assert.equal(probe.status, 200);
     assert.deepEqual(probe.versions, ["2.5", "12.0", "12.1", "14.0", "14.1", "16.0", "16.1"]);
     assert.ok(probe.commands.includes("FolderSync"));
-    const anonymous = await fetch(`${box.server.easUrl}/Microsoft-Server-ActiveSync`, {
-      method: "OPTIONS",
-      client: Deno.createHttpClient({ caCerts: [box.server.caCertPem!] }),
-    });
+    const anonymous = await fetch(
+      `${box.server.easUrl}/Microsoft-Server-ActiveSync`,
+      tlsInit(box, { method: "OPTIONS" }),
+    );
     await anonymous.body?.cancel();
     assert.equal(anonymous.status, 401);
     assert.match(anonymous.headers.get("WWW-Authenticate") ?? "", /^Basic /);
@@ -136,12 +141,11 @@ Deno.test("bad input gets a clear HTTP error and the server keeps serving", asyn
 
     const noDevice = await fetch(
       `${box.server.easUrl}/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=x&DeviceType=y`,
-      {
+      tlsInit(box, {
         method: "POST",
-        body: valid,
+        body: valid as BodyInit,
         headers: { ...wbxml, "MS-ASProtocolVersion": "14.1" },
-        client: Deno.createHttpClient({ caCerts: [box.server.caCertPem!] }),
-      },
+      }),
     );
     assert.equal(noDevice.status, 400);
     assert.match(await noDevice.text(), /DeviceId/);

@@ -34,14 +34,14 @@ export class ImapConnectionPool {
   readonly #options: ImapPoolOptions;
   readonly #sessions = new Map<string, Session>();
   readonly #connecting = new Map<string, Promise<Session>>();
-  readonly #timer: number;
+  readonly #timer: ReturnType<typeof setInterval>;
   /** Connections opened since start (benchmarks read this). */
   opened = 0;
 
   constructor(options: ImapPoolOptions) {
     this.#options = options;
     this.#timer = setInterval(() => this.#closeIdle(), 30_000);
-    Deno.unrefTimer(this.#timer);
+    Deno.unrefTimer(this.#timer as unknown as number);
   }
 
   /** Live connections now. */
