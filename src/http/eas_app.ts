@@ -126,6 +126,7 @@ async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promi
       store: deps.store,
       backend: deps.backendFor(auth.credentials),
       signal: c.req.raw.signal,
+      log: deps.log,
     };
     const gated = deps.gate ? await deps.gate(request, context, spec) : undefined;
     const response = gated ?? await spec.handler(request, context);

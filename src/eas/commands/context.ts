@@ -2,6 +2,7 @@ import type { CompositeBackend } from "../../backend/composite.ts";
 import type { MailOperations } from "../../backend/mail_operations.ts";
 import type { MailSubmitter } from "../../backend/submission.ts";
 import type { Credentials } from "../../backend/types.ts";
+import type { Logger } from "../../log/logger.ts";
 import type { Store } from "../../store/mod.ts";
 import type { DeviceRecord } from "../../store/devices.ts";
 import type { EasQuery } from "../protocol/query.ts";
@@ -45,6 +46,14 @@ export interface CommandContext {
   submitter?: MailSubmitter;
   /** The user's mail operations beyond sync (move, folder changes, originals, Sent); absent without IMAP. */
   mailOps?: MailOperations;
+  /**
+   * Hanging Sync (Wait / HeartbeatInterval, MS-ASCMD 2.2.3.197, 2.2.3.90):
+   * resolves true when one of the folders (backend keys) changed, false when
+   * `timeoutMs` passed; provided by the push hub. Without it Sync polls.
+   */
+  waitForChanges?: (folderKeys: string[], timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
+  /** Structured log of the request (skipped items, backend trouble); absent in unit tests. */
+  log?: Logger;
 }
 
 /** The contract of every command module: `(request, context) => Promise<response>`. */
