@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import {
+  SmtpAuthError,
+  SmtpConnectionError,
+  SmtpMessageTooLargeError,
+  SmtpRecipientError,
+} from "../../../src/bridge/smtp/errors.ts";
+import { submitMessage, type SubmitOptions } from "../../../src/bridge/smtp/smtp_client.ts";
+import { SmtpSubmitter } from "../../../src/bridge/smtp/smtp_submitter.ts";
+import { SubmissionError } from "../../../src/backend/submission.ts";
+import { buildMessage, headerEnvelope } from "../../../src/mime/mod.ts";
+import { imapCommand } from "../../harness/imap_peek.ts";
+import { type Mailstore, startMailstore } from "../../harness/mod.ts";
+
+/** Polls bob's INBOX until a message with the subject arrives (Postfix delivers asynchronously). */
+async function waitForSubject(store: Mailstore, user: string, subject: string): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const transcript = await imapCommand(store, user, ["SELECT INBOX", `UID SEARCH SUBJECT "${subject}"`]);
+    const uid = /\* SEARCH (\d+)/.exec(transcript)?.[1];
+    if (uid) return await imapCommand(store, user, ["SELECT INBOX", `UID FETCH ${uid} BODY.PEEK[]`]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`No message with subject "${subject}" arrived for "${user}"`);
+}
+
+function options(store: Mailstore, overrides: Partial<SubmitOptions> = {}): SubmitOptions {
+  const alice = store.users[0]!;
+  return {
+    url: store.smtpUrl,
+    tls: { caCerts: [store.caPem] },
+    user: alice.name,
+    password: alice.password,
+    from: alice.email,
+    recipients: [store.users[1]!.email],
+    message: new TextEncoder().encode(
+      `From: ${alice.email}\r\nTo: bob@example.test\r\nSubject: x\r\n\r\nx\r\n`,
+    ),
+    timeoutMs: 10_000,
+    ...overrides,
+  };
+}
+
+Deno.test("submitMessage() against Dovecot submission relaying to Postfix", async (t) => {
+  const store = await startMailstore({ sieve: false });
+  try {
+    await t.step("a message from alice to bob arrives in bob's INBOX with dots and Bcc handled", async () => {
+      const subject = `Grüße ${crypto.randomUUID().slice(0, 8)}`;
+      const built = buildMessage({
+        from: { name: "Alice", address: "alice@example.test" },
+        to: [{ name: "Bob", address: "bob@example.test" }],
+        bcc: [{ name: "", address: "carol@example.test" }],
+        subject,
+        text: "first line\n.leading dot\n..two dots\nend",
+      });
+      const envelope = headerEnvelope(built);
+      assert.deepEqual(envelope.recipients, ["bob@example.test", "carol@example.test"]);
+      const result = await submitMessage(options(store, {
+        recipients: envelope.recipients,
+        message: envelope.message,
+      }));
+      assert.match(result.response, /^250 /);
+      const transcript = await waitForSubject(store, "bob", subject.slice(-8));
+      assert.match(transcript, /\r\n\.leading dot\r\n\.\.two dots\r\nend/);
+      assert.doesNotMatch(transcript, /^Bcc:/im);
+      assert.match(await waitForSubject(store, "carol", subject.slice(-8)), /first line/);
+    });
+
+    await t.step("a wrong password is an SmtpAuthError with code 535", async () => {
+      await assert.rejects(submitMessage(options(store, { password: "wrong" })), (error: unknown) => {
+        assert.ok(error instanceof SmtpAuthError);
+        assert.equal(error.code, 535);
+        return true;
+      });
+    });
+
+    await t.step("an unknown local recipient is an SmtpRecipientError listing it", async () => {
+      await assert.rejects(
+        submitMessage(options(store, { recipients: ["bob@example.test", "nobody@example.test"] })),
+        (error: unknown) => {
+          assert.ok(error instanceof SmtpRecipientError);
+          assert.deepEqual(error.rejected.map((entry) => [entry.recipient, Math.floor(entry.code / 100)]), [
+            ["nobody@example.test", 5],
+          ]);
+          return true;
+        },
+      );
+    });
+
+    await t.step("a message over the relay's size limit is an SmtpMessageTooLargeError", async () => {
+      // Postfix's default message_size_limit is 10240000 bytes.
+      const big = new Uint8Array(11 * 1024 * 1024).fill(0x61);
+      for (let i = 76; i < big.length; i += 78) big.set([13, 10], i);
+      const message = new Uint8Array([...new TextEncoder().encode("Subject: big\r\n\r\n"), ...big]);
+      await assert.rejects(submitMessage(options(store, { message })), SmtpMessageTooLargeError);
+    });
+
+    await t.step(
+      "SmtpSubmitter submits with the user's credentials and reports failures by kind",
+      async () => {
+        const submitter = new SmtpSubmitter({
+          url: store.smtpUrl,
+          caCerts: [store.caPem],
+          timeoutMs: 10_000,
+        });
+        const subject = `via submitter ${crypto.randomUUID().slice(0, 8)}`;
+        const message = new TextEncoder().encode(
+          `From: carol@example.test\r\nSubject: ${subject}\r\n\r\nhi\r\n`,
+        );
+        const envelope = { from: "carol@example.test", recipients: ["bob@example.test"] };
+        const receipt = await submitter.submit(
+          { user: "carol", password: "carol-secret" },
+          envelope,
+          message,
+        );
+        assert.match(receipt.response, /^250 /);
+        await waitForSubject(store, "bob", subject.slice(-8));
+        await assert.rejects(
+          submitter.submit({ user: "carol", password: "wrong" }, envelope, message),
+          (error: unknown) => error instanceof SubmissionError && error.failure === "auth",
+        );
+      },
+    );
+
+    await t.step("an untrusted certificate fails STARTTLS with SmtpConnectionError", async () => {
+      await assert.rejects(
+        submitMessage(options(store, { tls: {} })),
+        (error: unknown) => error instanceof SmtpConnectionError && /TLS/i.test(error.message),
+      );
+    });
+  } finally {
+    await store.stop();
+  }
+});
+
+Deno.test("submitMessage() reports a refused connection as SmtpConnectionError", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await assert.rejects(
+    submitMessage({
+      url: `smtp://127.0.0.1:${port}`,
+      user: "u",
+      password: "p",
+      from: "a@x.test",
+      recipients: ["b@x.test"],
+      message: new Uint8Array(),
+      timeoutMs: 2_000,
+    }),
+    SmtpConnectionError,
+  );
+});
