@@ -109,14 +109,16 @@ export function encodeHeaderValue(text: string): string {
  */
 export function foldHeader(name: string, value: string): string {
   const limit = MIME_LIMITS.headerLineLength;
-  const parts = value.split(/(?<=\S)(?=[ \t])|\r\n(?=[ \t])/);
+  // Existing folds (CRLF or a bare LF before a blank) are undone first; other line breaks cannot stay in a header.
+  const parts = value.replace(/\r?\n(?=[ \t])/g, "").replace(/[\r\n]+/g, " ").split(/(?<=\S)(?=[ \t])/);
   let out = `${name}:`;
   let lineLength = out.length;
   let first = true;
   for (const part of parts) {
     const token = first && !/^[ \t]/.test(part) ? ` ${part}` : part;
     first = false;
-    if (lineLength + token.length > limit && lineLength > name.length + 1 && /^[ \t]/.test(token)) {
+    // Fold only before a blank followed by text: a folded line of blanks alone is not allowed (RFC 5322 3.2.2).
+    if (lineLength + token.length > limit && lineLength > name.length + 1 && /^[ \t]+\S/.test(token)) {
       out += "\r\n" + token;
       lineLength = token.length;
     } else {

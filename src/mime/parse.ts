@@ -96,10 +96,11 @@ export function isMessage(part: MimePart): boolean {
 
 function parseContentType(raw: string | undefined, fallback: string): ContentType {
   const parsed = parseParameterized(raw ?? fallback);
-  let match = /^([a-z0-9!#$&^_.+-]+)\/([a-z0-9!#$&^_.+-]+)$/.exec(parsed.value);
+  // A missing ";" before the parameters ("text/plain charset=x") still yields the type.
+  const found = /^([a-z0-9!#$&^_.+-]+)\/([a-z0-9!#$&^_.+-]+)(?:$|[\s,])/.exec(parsed.value);
   // RFC 2045 section 5.2: a missing or unparseable Content-Type means text/plain.
-  if (!match) match = /^([^/]+)\/(.+)$/.exec(fallback)!;
-  const params = raw !== undefined && match[0] === parsed.value ? parsed.params : Object.create(null);
+  const match = found ?? /^([^/]+)\/(.+)$/.exec(fallback)!;
+  const params = raw !== undefined && found ? parsed.params : Object.create(null);
   return { type: match[1]!, subtype: match[2]!, mimeType: `${match[1]}/${match[2]}`, params };
 }
 

@@ -3,6 +3,7 @@ import {
   buildMessage,
   decodeBody,
   decodeText,
+  foldHeader,
   formatDate,
   headerEnvelope,
   parseAddressList,
@@ -172,4 +173,16 @@ Deno.test("headerEnvelope() falls back to Sender and keeps a message without Bcc
   assert.equal(envelope.from, "s@example.test");
   assert.deepEqual(envelope.recipients, []);
   assert.equal(envelope.message, message);
+});
+
+Deno.test("foldHeader() folds at blanks near 78 characters and undoes existing folds", () => {
+  const refs = Array.from({ length: 6 }, (_, i) => `<message-${i}-with-a-longish-id@example.test>`).join(
+    "\n ",
+  );
+  const folded = foldHeader("References", refs);
+  const lines = folded.split("\r\n");
+  assert.ok(lines.length > 1);
+  for (const line of lines) assert.ok(line.length <= 78 && /\S/.test(line), line);
+  assert.equal(folded.replace(/\r\n/g, ""), `References: ${refs.replace(/\n/g, "")}`);
+  assert.equal(foldHeader("X", "a\nb   "), "X: a b   ");
 });

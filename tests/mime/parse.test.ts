@@ -259,3 +259,8 @@ Deno.test("parseMessage() rejects nesting deeper than maxDepth", () => {
   assert.equal(parseMessage(crlf(message), { maxDepth: 10 }).depth, 0);
   assert.throws(() => parseMessage(crlf(message), { maxDepth: 5 }), /nests deeper than 5 levels/);
 });
+
+Deno.test("parseMessage() reads the type of a Content-Type that lacks the semicolon", () => {
+  const root = parseMessage(crlf("Content-Type: text/html charset=utf-8\n\nx"));
+  assert.equal(root.contentType.mimeType, "text/html");
+});

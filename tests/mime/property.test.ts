@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  buildReplyOrForward,
   decodeBody,
   decodeHeaderValue,
   decodeText,
+  headerEnvelope,
   htmlToText,
   MimeSyntaxError,
   parseAddressList,
@@ -64,6 +66,27 @@ Deno.test("parseMessage() and the decoders throw nothing but MimeSyntaxError on 
 
 Deno.test("parseMessage() and the decoders throw nothing but MimeSyntaxError on MIME-shaped noise", () => {
   fc.assert(fc.property(structured, (bytes) => exercise(bytes)), { numRuns: 1000 });
+});
+
+Deno.test("buildReplyOrForward() and headerEnvelope() throw nothing but MimeSyntaxError on MIME-shaped noise", () => {
+  fc.assert(
+    fc.property(structured, structured, fc.boolean(), (phone, original, reply) => {
+      try {
+        headerEnvelope(phone);
+        const output = buildReplyOrForward({
+          phoneMime: phone,
+          original,
+          mode: reply ? "reply" : "forward",
+          replaceMime: false,
+        });
+        // What we build must itself parse.
+        parseMessage(output);
+      } catch (error) {
+        if (!(error instanceof MimeSyntaxError)) throw error;
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
 
 Deno.test("parseMessage() takes bounded time on adversarial structure", () => {

@@ -333,8 +333,7 @@ export async function submitMessage(options: SubmitOptions): Promise<SubmitResul
       await session.handshake(tls);
       extensions = await ehlo(session, name);
     }
-    await authenticate(session, extensions, options.user, options.password);
-
+    // RFC 1870: the SIZE limit announced after the (TLS) EHLO is final; checked before AUTH so a refusal costs no login.
     const data = encodeData(options.message);
     const size = data.length - 3;
     const limit = sizeLimit(extensions);
@@ -344,6 +343,7 @@ export async function submitMessage(options: SubmitOptions): Promise<SubmitResul
         limit,
       );
     }
+    await authenticate(session, extensions, options.user, options.password);
     let mail = `MAIL FROM:${from}`;
     if (extensions.has("SIZE")) mail += ` SIZE=${size}`;
     if (extensions.has("8BITMIME") && hasEightBit(options.message)) mail += " BODY=8BITMIME";

@@ -66,14 +66,6 @@ Deno.test("submitMessage() against Dovecot submission relaying to Postfix", asyn
       assert.match(await waitForSubject(store, "carol", subject.slice(-8)), /first line/);
     });
 
-    await t.step("a wrong password is an SmtpAuthError with code 535", async () => {
-      await assert.rejects(submitMessage(options(store, { password: "wrong" })), (error: unknown) => {
-        assert.ok(error instanceof SmtpAuthError);
-        assert.equal(error.code, 535);
-        return true;
-      });
-    });
-
     await t.step("an unknown local recipient is an SmtpRecipientError listing it", async () => {
       await assert.rejects(
         submitMessage(options(store, { recipients: ["bob@example.test", "nobody@example.test"] })),
@@ -122,11 +114,39 @@ Deno.test("submitMessage() against Dovecot submission relaying to Postfix", asyn
       },
     );
 
+    await t.step("a message over the announced SIZE is refused before it is sent", async () => {
+      // Postfix (the relay behind Dovecot) announces "SIZE 10240000"; Dovecot announces SIZE without a value.
+      const message = new Uint8Array(10_300_000).fill(0x62);
+      const started = Date.now();
+      await assert.rejects(
+        submitMessage(options(store, { url: `smtp://127.0.0.1:${store.smtpRelayPort}`, message })),
+        (error: unknown) => {
+          assert.ok(error instanceof SmtpMessageTooLargeError);
+          assert.equal(error.limit, 10240000);
+          assert.equal(error.code, undefined);
+          assert.match(
+            error.message,
+            /^Message of \d+ bytes exceeds the limit of 10240000 bytes of SMTP server /,
+          );
+          return true;
+        },
+      );
+      assert.ok(Date.now() - started < 2_000);
+    });
+
     await t.step("an untrusted certificate fails STARTTLS with SmtpConnectionError", async () => {
       await assert.rejects(
         submitMessage(options(store, { tls: {} })),
         (error: unknown) => error instanceof SmtpConnectionError && /TLS/i.test(error.message),
       );
+    });
+    // Last: Dovecot delays logins from an address after a failed one (auth penalty).
+    await t.step("a wrong password is an SmtpAuthError with code 535", async () => {
+      await assert.rejects(submitMessage(options(store, { password: "wrong" })), (error: unknown) => {
+        assert.ok(error instanceof SmtpAuthError);
+        assert.equal(error.code, 535);
+        return true;
+      });
     });
   } finally {
     await store.stop();
@@ -148,5 +168,51 @@ Deno.test("submitMessage() reports a refused connection as SmtpConnectionError",
       timeoutMs: 2_000,
     }),
     SmtpConnectionError,
+  );
+});
+
+Deno.test("submitMessage() gives up on a silent server after timeoutMs with SmtpConnectionError", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      submitMessage({
+        url: `smtp://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+        user: "u",
+        password: "p",
+        from: "a@x.test",
+        recipients: ["b@x.test"],
+        message: new Uint8Array(),
+        timeoutMs: 300,
+      }),
+      (error: unknown) =>
+        error instanceof SmtpConnectionError &&
+        /did not answer with a greeting within 300 ms/.test(error.message),
+    );
+    assert.ok(Date.now() - started < 2_000);
+  } finally {
+    (await accepted).close();
+    listener.close();
+  }
+});
+
+Deno.test("submitMessage() refuses bad URLs and addresses before connecting", async () => {
+  const base = {
+    user: "u",
+    password: "p",
+    from: "a@x.test",
+    recipients: ["b@x.test"],
+    message: new Uint8Array(),
+  };
+  await assert.rejects(submitMessage({ ...base, url: "http://x" }), /Unsupported SMTP URL scheme "http:"/);
+  await assert.rejects(submitMessage({ ...base, url: "not a url" }), /Invalid SMTP URL "not a url"/);
+  await assert.rejects(
+    submitMessage({ ...base, url: "smtp://127.0.0.1:1", recipients: [] }),
+    /No recipients/,
+  );
+  await assert.rejects(
+    submitMessage({ ...base, url: "smtp://127.0.0.1:1", recipients: ["x@y>\r\nDATA"] }),
+    /Invalid address/,
   );
 });
