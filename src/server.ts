@@ -9,6 +9,7 @@ import { Store } from "./store/mod.ts";
 import { ensureCertificate, loadCertificatePair, localHostNames } from "./tls/load.ts";
 import { ImapConnectionPool } from "./bridge/imap/connection_pool.ts";
 import { ImapFolderSource } from "./bridge/imap/folder_source.ts";
+import { SmtpSubmitter } from "./bridge/smtp/smtp_submitter.ts";
 
 /** A running box: its listeners and how to stop them. */
 export interface RunningServer {
@@ -48,7 +49,17 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     return new CompositeBackend(sources);
   };
 
-  const easApp = createEasApp({ store, auth, backendFor, log });
+  // Submission with each user's own credentials (RFC 6409); the box never relays as itself.
+  const submitter = settings.smtpUrl
+    ? new SmtpSubmitter({
+      url: `${
+        settings.smtpUrl.implicitTls ? "smtps" : "smtp"
+      }://${settings.smtpUrl.hostname}:${settings.smtpUrl.port}`,
+      ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+    })
+    : undefined;
+
+  const easApp = createEasApp({ store, auth, backendFor, log, ...(submitter ? { submitter } : {}) });
   let tlsOptions: { cert: string; key: string } | undefined;
   let caCertPem: string | undefined;
   if (settings.tls.mode === "self-signed") {

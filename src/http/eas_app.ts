@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { CompositeBackend } from "../backend/composite.ts";
+import type { MailOperations } from "../backend/mail_operations.ts";
+import type { MailSubmitter } from "../backend/submission.ts";
 import { BackendUnavailableError, type Credentials } from "../backend/types.ts";
 import { LIMITS } from "../config/limits.ts";
 import type { CommandContext, EasRequest, EasResponse } from "../eas/commands/context.ts";
@@ -32,6 +34,10 @@ export interface EasAppDeps {
   ) => Promise<EasResponse | undefined>;
   /** Maximum accepted request body in bytes. */
   maxRequestBytes?: number;
+  /** SMTP submission for SendMail, SmartReply and SmartForward, when an SMTP server is configured. */
+  submitter?: MailSubmitter;
+  /** The user's mail operations (move, folder changes, originals, Sent), when IMAP is configured. */
+  mailOpsFor?(credentials: Credentials): MailOperations;
 }
 
 /** Response header naming the server's EAS version (MS-ASHTTP 2.2.2.1.1). */
@@ -127,6 +133,8 @@ async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promi
       backend: deps.backendFor(auth.credentials),
       signal: c.req.raw.signal,
       log: deps.log,
+      ...(deps.submitter ? { submitter: deps.submitter } : {}),
+      ...(deps.mailOpsFor ? { mailOps: deps.mailOpsFor(auth.credentials) } : {}),
     };
     const gated = deps.gate ? await deps.gate(request, context, spec) : undefined;
     const response = gated ?? await spec.handler(request, context);

@@ -242,7 +242,7 @@ async function compose(request: ComposeRequest, ctx: CommandContext): Promise<vo
     await submitter.submit(ctx.credentials, checkEnvelope({ from, recipients }, ctx), message);
     submitted = true;
     ctx.store.sentMail.markSent(ctx.user, dedupKey);
-    await followUps(request, original, outgoing, mailOps);
+    await followUps(request, original, outgoing, ctx);
   } finally {
     if (!submitted) ctx.store.sentMail.release(ctx.user, dedupKey);
   }
@@ -276,13 +276,8 @@ async function claim(
         "The same message is being submitted right now",
       );
     case "stale": {
-      let alreadySent = false;
-      try {
-        alreadySent = mailOps ? await mailOps.sentContains(found.messageId) : false;
-      } catch (error) {
-        ctx.store.sentMail.release(ctx.user, dedupKey);
-        throw error;
-      }
+      // If this check fails (IMAP down), the claim stays and the next retry checks again.
+      const alreadySent = mailOps ? await mailOps.sentContains(found.messageId) : false;
       if (!alreadySent) return "submit";
       ctx.store.sentMail.markSent(ctx.user, dedupKey);
       return "done";
@@ -336,21 +331,36 @@ function checkEnvelope(envelope: Envelope, ctx: CommandContext): Envelope {
 /**
  * After the message is out: flag the original and save a copy in Sent. These
  * are best effort: the phone must hear "sent" because it was, and a retry
- * would not send again anyway; the phone shows the copy at the next Sync.
+ * would not send again anyway; a failure is logged, and the phone sees the
+ * Sent copy (or its absence) at the next Sync.
  */
 async function followUps(
   request: ComposeRequest,
   original: { folderKey: string; uid: number } | undefined,
   outgoing: Uint8Array,
-  mailOps: MailOperations | undefined,
+  ctx: CommandContext,
 ): Promise<void> {
+  const mailOps = ctx.mailOps;
   if (!mailOps) return;
-  const tasks: Promise<unknown>[] = [];
+  const tasks: [string, Promise<unknown>][] = [];
   if (original && request.command !== "SendMail") {
-    tasks.push(mailOps.addFlag(original.folderKey, original.uid, ORIGINAL_FLAG[request.command]));
+    tasks.push([
+      "flag_original",
+      mailOps.addFlag(original.folderKey, original.uid, ORIGINAL_FLAG[request.command]),
+    ]);
   }
-  if (request.saveInSent) tasks.push(mailOps.saveToSent(outgoing));
-  await Promise.allSettled(tasks);
+  if (request.saveInSent) tasks.push(["save_in_sent", mailOps.saveToSent(outgoing)]);
+  const results = await Promise.allSettled(tasks.map(([, task]) => task));
+  results.forEach((result, i) => {
+    if (result.status === "rejected") {
+      ctx.log?.warn(`compose.${tasks[i]![0]}_failed`, { user: ctx.user, error: errorMessage(result.reason) });
+    } else if (result.value === false) {
+      ctx.log?.warn(`compose.${tasks[i]![0]}_failed`, {
+        user: ctx.user,
+        error: "The account has no Sent folder",
+      });
+    }
+  });
 }
 
 function domainOf(address: string): string {
