@@ -2,6 +2,7 @@ import type { CommandHandler } from "./commands/context.ts";
 import { folderCreate } from "./commands/folder_create.ts";
 import { folderDelete } from "./commands/folder_delete.ts";
 import { folderSync } from "./commands/folder_sync.ts";
+import { sync } from "./commands/sync.ts";
 import { folderUpdate } from "./commands/folder_update.ts";
 import { moveItems } from "./commands/move_items.ts";
 import { sendMail } from "./commands/send_mail.ts";
@@ -29,6 +30,8 @@ export interface CommandSpec {
  */
 export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   FolderSync: { handler: folderSync, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  // An empty body repeats the previous request (MS-ASCMD 2.2.1.21).
+  Sync: { handler: sync, minVersion: "2.5", needsProvisioning: true, body: "wbxml-or-empty" },
   FolderCreate: { handler: folderCreate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   FolderUpdate: { handler: folderUpdate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   FolderDelete: { handler: folderDelete, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },

@@ -1,0 +1,484 @@
+import { isMailSource } from "../../backend/mail.ts";
+import { BackendUnavailableError } from "../../backend/types.ts";
+import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../wbxml/tree.ts";
+import { type Email, EMAIL_SCHEMA } from "../model/email.ts";
+import { fromElements, ModelSyntaxError, toElements } from "../model/streamer.ts";
+import { EasStatusError } from "../protocol/errors.ts";
+import { atLeast } from "../protocol/versions.ts";
+import { syncCollection } from "../sync/engine.ts";
+import { SYNC_LIMITS } from "../sync/limits.ts";
+import { mailSyncSource } from "../sync/mail_source.ts";
+import { DEFAULT_SYNC_OPTIONS, flagValue, parseSyncOptions, type SyncOptions } from "../sync/options.ts";
+import { type CachedCollection, type CachedSyncRequest, SyncRequestCache } from "../sync/request_cache.ts";
+import { SYNC_STATUS } from "../sync/status.ts";
+import type { ClientCommand, CollectionResult, SyncSource } from "../sync/types.ts";
+import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
+
+const NS = "AirSync";
+
+/** Each device's last Sync request, for empty and Partial requests (MS-ASCMD 3.1.5.3). */
+const requestCache = new SyncRequestCache<WbxmlElement>();
+
+/** How often Sync looks again during a hanging request when no push hub is wired. */
+const POLL_MS = 60_000;
+
+/** The outcome of one collection, ready to write. */
+interface CollectionOutcome {
+  collectionId: string;
+  element: WbxmlElement;
+  /** The key the device holds after this response. */
+  syncKey: string;
+  /** Whether the response carries anything (a new key, items, responses, a non-success status). */
+  eventful: boolean;
+  folderKey?: string;
+}
+
+/**
+ * Sync (MS-ASCMD 2.2.1.21): per collection, SyncKey 0 starts over, later keys
+ * apply the phone's commands and send one window of server changes (see the
+ * engine in eas/sync). An empty request repeats the device's previous one,
+ * Partial merges into it. With Wait / HeartbeatInterval and nothing to say,
+ * the request hangs until a folder changes (ctx.waitForChanges) and then
+ * answers, or answers with an empty body at the deadline.
+ */
+export async function sync(request: EasRequest, ctx: CommandContext): Promise<EasResponse> {
+  const device = ctx.device.id;
+  let resolved: CachedSyncRequest<WbxmlElement>;
+  try {
+    const r = resolveRequest(request.body, requestCache.get(device));
+    if (typeof r === "number") return { body: topStatus(r) };
+    resolved = r;
+  } catch (error) {
+    if (error instanceof EasStatusError) return { body: topStatus(error.status, error.message) };
+    throw error;
+  }
+  if (resolved.heartbeatSeconds !== undefined) {
+    const s = resolved.heartbeatSeconds;
+    if (s < SYNC_LIMITS.minHeartbeatSeconds || s > SYNC_LIMITS.maxHeartbeatSeconds) {
+      const limit = s < SYNC_LIMITS.minHeartbeatSeconds
+        ? SYNC_LIMITS.minHeartbeatSeconds
+        : SYNC_LIMITS.maxHeartbeatSeconds;
+      return {
+        body: el(
+          NS,
+          "Sync",
+          textEl(NS, "Status", SYNC_STATUS.InvalidWaitOrHeartbeat),
+          textEl(NS, "Limit", limit),
+        ),
+      };
+    }
+  }
+  if (resolved.collections.length > SYNC_LIMITS.maxCollections) {
+    return {
+      body: el(
+        NS,
+        "Sync",
+        textEl(NS, "Status", SYNC_STATUS.TooManyCollections),
+        textEl(NS, "Limit", SYNC_LIMITS.maxCollections),
+      ),
+    };
+  }
+
+  let outcomes = await runCollections(resolved, ctx, true);
+  const hanging = resolved.heartbeatSeconds !== undefined;
+  if (hanging && !outcomes.some((o) => o.eventful)) {
+    const deadline = Date.now() + resolved.heartbeatSeconds! * 1000;
+    const folderKeys = outcomes.map((o) => o.folderKey).filter((k): k is string => !!k);
+    const current = {
+      ...resolved,
+      collections: resolved.collections.map((c, i) => ({ ...c, syncKey: outcomes[i]!.syncKey })),
+    };
+    while (!ctx.signal.aborted) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const changed = ctx.waitForChanges
+        ? await ctx.waitForChanges(folderKeys, remaining, ctx.signal)
+        : await sleep(Math.min(POLL_MS, remaining), ctx.signal);
+      if (ctx.signal.aborted) break;
+      if (!changed && ctx.waitForChanges) break;
+      outcomes = await runCollections(current, ctx, false);
+      if (outcomes.some((o) => o.eventful)) break;
+    }
+    if (!outcomes.some((o) => o.eventful)) {
+      remember(device, resolved, outcomes);
+      // Nothing changed during the heartbeat: an empty response (MS-ASCMD 3.2.5.1.2).
+      return {};
+    }
+  }
+  remember(device, resolved, outcomes);
+  return { body: el(NS, "Sync", el(NS, "Collections", ...outcomes.map((o) => o.element))) };
+}
+
+/** Turns the request into the collections to run: itself, the cached one (empty body), or a merge (Partial). */
+function resolveRequest(
+  body: WbxmlElement | undefined,
+  cached: CachedSyncRequest<WbxmlElement> | undefined,
+): CachedSyncRequest<WbxmlElement> | number {
+  if (!body) return cached ?? SYNC_STATUS.IncompleteRequest;
+  if (body.ns !== NS || body.name !== "Sync") return SYNC_STATUS.ProtocolError;
+  const partial = child(body, "Partial", NS) !== undefined;
+  const collections: CachedCollection<WbxmlElement>[] = [];
+  for (const c of childrenNamed(child(body, "Collections", NS), "Collection", NS)) {
+    const collectionId = childText(c, "CollectionId", NS);
+    const syncKey = childText(c, "SyncKey", NS) ??
+      (partial ? cached?.collections.find((x) => x.collectionId === collectionId)?.syncKey : undefined);
+    if (collectionId === undefined || syncKey === undefined) return SYNC_STATUS.ProtocolError;
+    collections.push({ collectionId, syncKey, element: c });
+  }
+  const wait = childText(body, "Wait", NS);
+  const heartbeat = childText(body, "HeartbeatInterval", NS);
+  const windowText = childText(body, "WindowSize", NS);
+  let heartbeatSeconds: number | undefined;
+  if (wait !== undefined) {
+    // Wait is in minutes (MS-ASCMD 2.2.3.197): 1..59.
+    if (!/^\d{1,4}$/.test(wait)) return SYNC_STATUS.ProtocolError;
+    heartbeatSeconds = Number(wait) * 60;
+  } else if (heartbeat !== undefined) {
+    if (!/^\d{1,6}$/.test(heartbeat)) return SYNC_STATUS.ProtocolError;
+    heartbeatSeconds = Number(heartbeat);
+  }
+  const out: CachedSyncRequest<WbxmlElement> = { collections };
+  if (windowText !== undefined) out.windowSize = Number(windowText);
+  if (heartbeatSeconds !== undefined) out.heartbeatSeconds = heartbeatSeconds;
+  if (!partial) {
+    if (!collections.length) {
+      return cached ? { ...cached, ...out, collections: cached.collections } : SYNC_STATUS.IncompleteRequest;
+    }
+    return out;
+  }
+  if (!cached) return SYNC_STATUS.IncompleteRequest;
+  const merged = cached.collections.map((old) =>
+    collections.find((c) => c.collectionId === old.collectionId) ?? old
+  );
+  for (const c of collections) if (!merged.includes(c)) merged.push(c);
+  return {
+    collections: merged,
+    ...(out.windowSize ?? cached.windowSize) !== undefined
+      ? { windowSize: out.windowSize ?? cached.windowSize }
+      : {},
+    ...(heartbeatSeconds ?? cached.heartbeatSeconds) !== undefined
+      ? { heartbeatSeconds: heartbeatSeconds ?? cached.heartbeatSeconds }
+      : {},
+  };
+}
+
+async function runCollections(
+  resolved: CachedSyncRequest<WbxmlElement>,
+  ctx: CommandContext,
+  withCommands: boolean,
+): Promise<CollectionOutcome[]> {
+  const outcomes: CollectionOutcome[] = [];
+  let budget = Math.min(resolved.windowSize || SYNC_LIMITS.maxWindowSize, SYNC_LIMITS.maxWindowSize);
+  for (const c of resolved.collections) {
+    const outcome = await runCollection(c, ctx, withCommands, Math.max(1, budget));
+    budget -= outcome.sent;
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
+async function runCollection(
+  c: CachedCollection<WbxmlElement>,
+  ctx: CommandContext,
+  withCommands: boolean,
+  budget: number,
+): Promise<CollectionOutcome & { sent: number }> {
+  const { collectionId, syncKey, element } = c;
+  const version = ctx.protocolVersion;
+  const klass = childText(element, "Class", NS);
+  const failed = (status: number, message?: string) => {
+    if (message) ctx.log?.info("sync.collection_status", { collectionId, status, message });
+    return {
+      collectionId,
+      syncKey,
+      eventful: true,
+      sent: 0,
+      element: el(
+        NS,
+        "Collection",
+        klass !== undefined && !atLeast(version, "14.0") ? textEl(NS, "Class", klass) : undefined,
+        textEl(NS, "SyncKey", status === SYNC_STATUS.InvalidSyncKey ? "0" : syncKey),
+        textEl(NS, "CollectionId", collectionId),
+        textEl(NS, "Status", status),
+      ),
+    };
+  };
+  const folderKey = ctx.store.folders.backendKeyOf(ctx.user, collectionId);
+  // An id the device got from an older hierarchy (or another user's id): it must FolderSync again.
+  if (!folderKey) return failed(SYNC_STATUS.FolderHierarchyChanged);
+  try {
+    const state = ctx.store.syncState.collection(ctx.device.id, collectionId);
+    const stored: SyncOptions = state?.options
+      ? JSON.parse(state.options) as SyncOptions
+      : DEFAULT_SYNC_OPTIONS;
+    const optionsEl = childrenNamed(element, "Options", NS).find((o) => {
+      const k = childText(o, "Class", NS);
+      return k === undefined || k === "Email";
+    });
+    const options = parseSyncOptions(optionsEl, stored);
+    const getChanges = syncKey !== "0" && flagValue(element, "GetChanges", true);
+    const windowText = childText(element, "WindowSize", NS);
+    const window = Math.min(
+      windowText !== undefined && /^\d{1,5}$/.test(windowText) && Number(windowText) > 0
+        ? Number(windowText)
+        : SYNC_LIMITS.defaultWindowSize,
+      budget,
+      SYNC_LIMITS.maxWindowSize,
+    );
+    const deletesAsMoves = flagValue(element, "DeletesAsMoves", true);
+    const source = sourceFor(ctx, folderKey, collectionId, options, deletesAsMoves);
+    const commands = withCommands && syncKey !== "0" ? readCommands(element, collectionId, version) : [];
+    const result = await syncCollection<Email>({
+      device: ctx.device.id,
+      collection: collectionId,
+      syncKey,
+      getChanges,
+      windowSize: window,
+      filterType: options.filterType,
+      conflict: options.conflict,
+      commands,
+      options: JSON.stringify(options),
+    }, {
+      store: ctx.store.syncState,
+      source,
+      onSkip: (id, error) =>
+        ctx.log?.warn("sync.item_skipped", { user: ctx.user, collectionId, id, error: error.message }),
+    });
+    if (result.status !== SYNC_STATUS.Success) return { ...failed(result.status), folderKey };
+    const sent = result.changes.length;
+    return {
+      collectionId,
+      syncKey: result.syncKey,
+      folderKey,
+      sent,
+      eventful: result.syncKey !== syncKey || sent > 0 || result.responses.length > 0 || result.moreAvailable,
+      element: collectionElement(collectionId, result, version, klass),
+    };
+  } catch (error) {
+    if (error instanceof EasStatusError) return failed(error.status, error.message);
+    if (error instanceof BackendUnavailableError) return failed(SYNC_STATUS.Retry, error.message);
+    throw error;
+  }
+}
+
+/** The collection's items: a mail backend, or an empty placeholder folder (calendar etc. before DAV). */
+function sourceFor(
+  ctx: CommandContext,
+  folderKey: string,
+  folderServerId: string,
+  options: SyncOptions,
+  deletesAsMoves: boolean,
+): SyncSource<Email> {
+  const owner = ctx.backend.sourceOf(folderKey);
+  if (isMailSource(owner)) {
+    return mailSyncSource({
+      backend: owner,
+      folderKey,
+      folderServerId,
+      version: ctx.protocolVersion,
+      options,
+      deletesAsMoves,
+    });
+  }
+  return EMPTY_SOURCE;
+}
+
+/** A folder without items of its own (the local placeholder folders). */
+const EMPTY_SOURCE: SyncSource<Email> = {
+  cursor: () => Promise.resolve("empty"),
+  scan: () => Promise.resolve({ cursor: "empty", reset: false, full: true, items: [], vanished: [] }),
+  // deno-lint-ignore require-yield
+  async *fetch() {
+    return;
+  },
+  add: () =>
+    Promise.reject(new EasStatusError(SYNC_STATUS.ConversionError, "This folder does not store items")),
+  change: () => Promise.resolve(undefined),
+  remove: () => Promise.resolve(false),
+};
+
+/** Reads the phone's Commands (MS-ASCMD 2.2.3.30.2); unreadable ones are answered with their status. */
+function readCommands(
+  collection: WbxmlElement,
+  collectionId: string,
+  version: string,
+): ClientCommand<Email>[] {
+  const out: ClientCommand<Email>[] = [];
+  for (const command of child(collection, "Commands", NS)?.children ?? []) {
+    const serverId = childText(command, "ServerId", NS);
+    const id = serverId !== undefined ? itemIdOf(serverId, collectionId) : undefined;
+    const data = child(command, "ApplicationData", NS);
+    switch (command.name) {
+      case "Add": {
+        const clientId = childText(command, "ClientId", NS);
+        if (!clientId) {
+          out.push({ kind: "invalid", command: "add", clientId: "", status: SYNC_STATUS.ProtocolError });
+          break;
+        }
+        // Mail items are created by the phone only as 16.x drafts (MS-ASCMD 2.2.3.7.2).
+        if (!atLeast(version, "16.0")) {
+          out.push({ kind: "invalid", command: "add", clientId, status: SYNC_STATUS.ProtocolError });
+          break;
+        }
+        const item = readItem(data, version);
+        out.push(
+          item instanceof Error
+            ? { kind: "invalid", command: "add", clientId, status: SYNC_STATUS.ConversionError }
+            : { kind: "add", clientId, item },
+        );
+        break;
+      }
+      case "Change": {
+        if (id === undefined) {
+          out.push({
+            kind: "invalid",
+            command: "change",
+            id: serverId ?? "",
+            status: SYNC_STATUS.ObjectNotFound,
+          });
+          break;
+        }
+        const item = readItem(data, version);
+        out.push(
+          item instanceof Error
+            ? { kind: "invalid", command: "change", id, status: SYNC_STATUS.ConversionError }
+            : { kind: "change", id, item },
+        );
+        break;
+      }
+      case "Delete":
+      case "Fetch": {
+        const kind = command.name === "Delete" ? "delete" : "fetch";
+        if (id === undefined) {
+          out.push({
+            kind: "invalid",
+            command: kind,
+            id: serverId ?? "",
+            status: SYNC_STATUS.ObjectNotFound,
+          });
+        } else out.push({ kind, id });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function readItem(data: WbxmlElement | undefined, version: string): Email | Error {
+  try {
+    return fromElements<Email>(EMAIL_SCHEMA, data?.children, { version });
+  } catch (error) {
+    if (error instanceof ModelSyntaxError) return error;
+    throw error;
+  }
+}
+
+/** The item id inside a mail ServerId "<folder>:<uid>" of this collection, or undefined. */
+export function itemIdOf(serverId: string, collectionId: string): string | undefined {
+  const prefix = `${collectionId}:`;
+  if (!serverId.startsWith(prefix)) return undefined;
+  const rest = serverId.slice(prefix.length);
+  return /^[1-9]\d{0,9}$/.test(rest) ? rest : undefined;
+}
+
+function collectionElement(
+  collectionId: string,
+  result: CollectionResult<Email>,
+  version: string,
+  klass: string | undefined,
+): WbxmlElement {
+  const sid = (id: string) => textEl(NS, "ServerId", `${collectionId}:${id}`);
+  const appData = (item: Email) => {
+    const children = toElements(EMAIL_SCHEMA, item, { version });
+    return children.length
+      ? { ns: NS, name: "ApplicationData", children }
+      : { ns: NS, name: "ApplicationData" };
+  };
+  const responses: WbxmlElement[] = [];
+  for (const r of result.responses) {
+    if (r.kind === "add") {
+      responses.push(
+        el(
+          NS,
+          "Add",
+          textEl(NS, "ClientId", r.clientId ?? ""),
+          r.id !== undefined && r.status === SYNC_STATUS.Success ? sid(r.id) : undefined,
+          textEl(NS, "Status", r.status),
+        ),
+      );
+    } else if (r.kind === "fetch") {
+      responses.push(
+        el(
+          NS,
+          "Fetch",
+          sid(r.id ?? ""),
+          textEl(NS, "Status", r.status),
+          r.item ? appData(r.item) : undefined,
+        ),
+      );
+    } else if (r.status !== SYNC_STATUS.Success) {
+      // Change and Delete are answered only when they failed (MS-ASCMD 2.2.3.145).
+      responses.push(
+        el(NS, r.kind === "change" ? "Change" : "Delete", sid(r.id ?? ""), textEl(NS, "Status", r.status)),
+      );
+    }
+  }
+  const commands: WbxmlElement[] = result.changes.map((c) => {
+    switch (c.kind) {
+      case "add":
+        return el(NS, "Add", sid(c.id), appData(c.item));
+      case "change":
+        return el(NS, "Change", sid(c.id), appData(c.item));
+      case "delete":
+        return el(NS, "Delete", sid(c.id));
+      case "softDelete":
+        return el(NS, "SoftDelete", sid(c.id));
+    }
+  });
+  return el(
+    NS,
+    "Collection",
+    klass !== undefined && !atLeast(version, "14.0") ? textEl(NS, "Class", klass) : undefined,
+    textEl(NS, "SyncKey", result.syncKey),
+    textEl(NS, "CollectionId", collectionId),
+    textEl(NS, "Status", result.status),
+    responses.length ? el(NS, "Responses", ...responses) : undefined,
+    result.moreAvailable ? el(NS, "MoreAvailable") : undefined,
+    commands.length ? el(NS, "Commands", ...commands) : undefined,
+  );
+}
+
+function remember(
+  device: number,
+  resolved: CachedSyncRequest<WbxmlElement>,
+  outcomes: CollectionOutcome[],
+): void {
+  requestCache.set(device, {
+    ...resolved,
+    collections: resolved.collections.map((c, i) => ({
+      collectionId: c.collectionId,
+      syncKey: outcomes[i]?.syncKey ?? c.syncKey,
+      // Commands are never repeated by an empty request.
+      element: { ...c.element, children: (c.element.children ?? []).filter((x) => x.name !== "Commands") },
+    })),
+  });
+}
+
+function topStatus(status: number, message?: string): WbxmlElement {
+  void message;
+  return el(NS, "Sync", textEl(NS, "Status", status));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", stop);
+      resolve(true);
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener("abort", stop, { once: true });
+  });
+}
