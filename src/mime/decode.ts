@@ -25,11 +25,21 @@ export function decodeBody(part: MimePart): Uint8Array {
 }
 
 /**
- * The part's body as text in the charset its Content-Type names. Unknown or missing charsets
- * fall back to UTF-8 when the bytes are valid UTF-8 and Windows-1252 otherwise; never throws.
+ * The part's body as text in the charset its Content-Type names (for HTML without one, the
+ * charset its `<meta>` names). Unknown or missing charsets fall back to UTF-8 when the bytes
+ * are valid UTF-8 and Windows-1252 otherwise; never throws.
  */
 export function decodeText(part: MimePart): string {
-  return decodeCharset(decodeBody(part), part.contentType.params["charset"]);
+  const bytes = decodeBody(part);
+  const declared = part.contentType.params["charset"];
+  if (declared || part.contentType.subtype !== "html") return decodeCharset(bytes, declared);
+  return decodeCharset(bytes, metaCharset(bytes));
+}
+
+/** The charset an HTML body names in a `<meta>` element near its start (HTML's prescan looks at 1024 bytes). */
+function metaCharset(bytes: Uint8Array): string | undefined {
+  const head = new TextDecoder("latin1").decode(bytes.subarray(0, 1024));
+  return /<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)/i.exec(head)?.[1];
 }
 
 /**

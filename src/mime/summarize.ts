@@ -106,7 +106,7 @@ export function summarize(root: MimePart): MessageSummary {
   };
 
   const visit = (part: MimePart, inBody: boolean, override: boolean): void => {
-    if (isMultipart(part)) {
+    if (isMultipart(part) && part.children.length > 0) {
       const children = part.children;
       switch (part.contentType.subtype) {
         case "alternative":
@@ -130,9 +130,10 @@ export function summarize(root: MimePart): MessageSummary {
           return;
       }
     }
-    const { type, subtype } = part.contentType;
     const disposition = part.disposition?.type;
     const readable = inBody && disposition !== "attachment" && part.filename === undefined;
+    // A multipart whose boundary never occurs is shown as text, as desktop clients do.
+    const { type, subtype } = isMultipart(part) ? { type: "text", subtype: "plain" } : part.contentType;
     if (type === "text" && subtype === "calendar") {
       if ((override || !summary.calendar) && hasMethod(part)) summary.calendar = part;
       if (!readable) attach(part);

@@ -73,3 +73,21 @@ Deno.test("decodeCharset() reads 8-bit UTF-8 declared as US-ASCII", () => {
 Deno.test("decodeCharset() replaces invalid UTF-8 instead of throwing", () => {
   assert.equal(decodeCharset(new Uint8Array([0x61, 0xff]), "utf-8"), "a\ufffd");
 });
+
+Deno.test("decodeText() uses the charset an HTML body names in its meta element", () => {
+  const html = (meta: string) =>
+    parseMessage(
+      new Uint8Array([
+        ...crlf(`Content-Type: text/html\n\n<html><head>${meta}</head><body>`),
+        0xcf,
+        0xf0,
+        0xe8,
+      ]),
+    );
+  assert.equal(decodeText(html('<meta charset="windows-1251">')).slice(-3), "При");
+  assert.equal(
+    decodeText(html('<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">')).slice(-3),
+    "оПХ",
+  );
+  assert.equal(decodeText(html("")).slice(-3), "Ïðè");
+});

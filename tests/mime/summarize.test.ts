@@ -139,3 +139,10 @@ Deno.test("summarize() lists a text/calendar file attachment and still finds its
   assert.equal(summary.calendar?.section, "2");
   assert.equal(summary.attachments[0]?.filename, "invite.ics");
 });
+
+Deno.test("summarize() shows a multipart without usable boundary as plain text", () => {
+  const root = parseMessage(crlf("Content-Type: multipart/mixed\n\nThe mailer forgot the boundary."));
+  const summary = summarize(root);
+  assert.equal(summary.textPlain, root);
+  assert.equal(decodeText(root), "The mailer forgot the boundary.");
+});
