@@ -1,4 +1,4 @@
-import { el, textEl, toXml } from "../../src/wbxml/mod.ts";
+import { el, opaqueEl, textEl, toXml, type WbxmlElement } from "../../src/wbxml/mod.ts";
 import { EasClient } from "./client.ts";
 
 const USAGE = `Pushbridge EAS client
@@ -8,6 +8,14 @@ Usage: deno task eas -- COMMAND --url URL --user USER --password PASS [options]
 Commands:
   options                 OPTIONS: supported versions and commands
   foldersync [--key K]    FolderSync from SyncKey K (default 0)
+  sendmail --to ADDR [--from ADDR] [--subject S] [--text T] [--client-id ID] [--save]
+                          SendMail of a plain-text message (--mime FILE sends a file instead)
+  moveitems --item ID --from-folder F --to-folder T
+                          MoveItems of one message
+  foldercreate --key K --name N [--parent P]      FolderCreate of a mail folder (parent 0 = top)
+  folderupdate --key K --id F --name N [--parent P]
+                          FolderUpdate: rename / move folder F
+  folderdelete --key K --id F                     FolderDelete of folder F
 
 Options:
   --device ID             DeviceId (default pbclient0001)
@@ -83,12 +91,113 @@ async function main(args: string[]): Promise<number> {
         console.log(reply.body ? toXml(reply.body) : `HTTP ${reply.status} (no WBXML body)`);
         return reply.status === 200 ? 0 : 1;
       }
+      case "sendmail":
+      case "moveitems":
+      case "foldercreate":
+      case "folderupdate":
+      case "folderdelete": {
+        let name: string;
+        let body: WbxmlElement;
+        try {
+          [name, body] = await mailCommand(command, flags, user);
+        } catch (error) {
+          console.error(error instanceof Error ? error.message : String(error));
+          return 2;
+        }
+        const reply = await client.command(name, body);
+        console.log(reply.body ? toXml(reply.body) : `HTTP ${reply.status} (empty body: success)`);
+        return reply.status === 200 ? 0 : 1;
+      }
       default:
         console.error(`Unknown command '${command}'\n\n${USAGE}`);
         return 2;
     }
   } finally {
     client.close();
+  }
+}
+
+/** Builds the request of a mail-changing command from the flags; throws with a clear message when one is missing. */
+async function mailCommand(
+  command: string,
+  flags: Map<string, string>,
+  user: string,
+): Promise<[string, WbxmlElement]> {
+  const need = (name: string): string => {
+    const value = flags.get(name);
+    if (value === undefined || value === "true") {
+      throw new Error(`Option '--${name}' is required for ${command}`);
+    }
+    return value;
+  };
+  const fh = (name: string, fields: [string, string][]) =>
+    el("FolderHierarchy", name, ...fields.map(([k, v]) => textEl("FolderHierarchy", k, v)));
+  switch (command) {
+    case "sendmail": {
+      const mime = flags.has("mime") ? await Deno.readFile(need("mime")) : new TextEncoder().encode(
+        [
+          `From: ${flags.get("from") ?? user}`,
+          `To: ${need("to")}`,
+          `Subject: ${flags.get("subject") ?? "Test from the Pushbridge EAS client"}`,
+          `Date: ${new Date().toUTCString()}`,
+          "MIME-Version: 1.0",
+          "Content-Type: text/plain; charset=utf-8",
+          "",
+          flags.get("text") ?? "Hello.",
+          "",
+        ].join("\r\n"),
+      );
+      const ns = "ComposeMail";
+      return [
+        "SendMail",
+        el(
+          ns,
+          "SendMail",
+          textEl(ns, "ClientId", flags.get("client-id") ?? crypto.randomUUID().slice(0, 36)),
+          flags.has("save") && el(ns, "SaveInSentItems"),
+          opaqueEl(ns, "Mime", mime),
+        ),
+      ];
+    }
+    case "moveitems": {
+      const ns = "Move";
+      return [
+        "MoveItems",
+        el(
+          ns,
+          "MoveItems",
+          el(
+            ns,
+            "Move",
+            textEl(ns, "SrcMsgId", need("item")),
+            textEl(ns, "SrcFldId", need("from-folder")),
+            textEl(ns, "DstFldId", need("to-folder")),
+          ),
+        ),
+      ];
+    }
+    case "foldercreate":
+      return [
+        "FolderCreate",
+        fh("FolderCreate", [
+          ["SyncKey", need("key")],
+          ["ParentId", flags.get("parent") ?? "0"],
+          ["DisplayName", need("name")],
+          ["Type", "12"],
+        ]),
+      ];
+    case "folderupdate":
+      return [
+        "FolderUpdate",
+        fh("FolderUpdate", [
+          ["SyncKey", need("key")],
+          ["ServerId", need("id")],
+          ["ParentId", flags.get("parent") ?? "0"],
+          ["DisplayName", need("name")],
+        ]),
+      ];
+    default:
+      return ["FolderDelete", fh("FolderDelete", [["SyncKey", need("key")], ["ServerId", need("id")]])];
   }
 }
 
