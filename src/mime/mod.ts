@@ -10,7 +10,7 @@
 export { MimeSyntaxError } from "./errors.ts";
 export { MIME_LIMITS } from "./limits.ts";
 export { decodeCharset, normalizeCharset } from "./charset.ts";
-export { decodeHeaderValue, encodeHeaderValue, foldHeader } from "./encoded_words.ts";
+export { decodeHeaderValue, encodeHeaderValue, encodeWords, foldHeader } from "./encoded_words.ts";
 export { type HeaderField, HeaderMap, type ParameterizedValue, parseParameterized } from "./headers.ts";
 export {
   type ContentDisposition,
