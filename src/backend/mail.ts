@@ -100,8 +100,11 @@ export interface MailBackend {
   deleteMessage(folderKey: string, id: string, options: { permanent: boolean }): Promise<boolean>;
   /** Saves a draft (16.x drafts sync) into the folder. */
   addDraft(folderKey: string, email: Email): Promise<ItemState>;
-  /** Deletes every message of the folder (to Trash unless permanent); subfolders too when asked. */
-  emptyFolder(folderKey: string, options: { deleteSubfolders: boolean; permanent: boolean }): Promise<void>;
+  /**
+   * Deletes every message of the folder (moved to Trash, permanently when the
+   * folder is Trash itself); its subfolders too when asked.
+   */
+  emptyFolder(folderKey: string, options: { deleteSubfolders: boolean }): Promise<void>;
 }
 
 /** A folder source that also serves mail items. */

@@ -3,6 +3,9 @@ import { folderCreate } from "./commands/folder_create.ts";
 import { folderDelete } from "./commands/folder_delete.ts";
 import { folderSync } from "./commands/folder_sync.ts";
 import { sync } from "./commands/sync.ts";
+import { getItemEstimate } from "./commands/get_item_estimate.ts";
+import { itemOperations } from "./commands/item_operations.ts";
+import { getAttachment } from "./commands/get_attachment.ts";
 import { folderUpdate } from "./commands/folder_update.ts";
 import { moveItems } from "./commands/move_items.ts";
 import { sendMail } from "./commands/send_mail.ts";
@@ -32,6 +35,16 @@ export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   FolderSync: { handler: folderSync, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   // An empty body repeats the previous request (MS-ASCMD 2.2.1.21).
   Sync: { handler: sync, minVersion: "2.5", needsProvisioning: true, body: "wbxml-or-empty" },
+  GetItemEstimate: { handler: getItemEstimate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  ItemOperations: { handler: itemOperations, minVersion: "12.0", needsProvisioning: true, body: "wbxml" },
+  // Replaced by ItemOperations in 14.0 (MS-ASCMD 2.2.1.8).
+  GetAttachment: {
+    handler: getAttachment,
+    minVersion: "2.5",
+    maxVersion: "12.1",
+    needsProvisioning: true,
+    body: "wbxml-or-empty",
+  },
   FolderCreate: { handler: folderCreate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   FolderUpdate: { handler: folderUpdate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   FolderDelete: { handler: folderDelete, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },

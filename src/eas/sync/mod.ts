@@ -5,3 +5,6 @@ export * from "./request_cache.ts";
 export * from "./status.ts";
 export * from "./sync_key.ts";
 export * from "./types.ts";
+export * from "./mail_refs.ts";
+export * from "./mail_source.ts";
+export * from "./options.ts";
