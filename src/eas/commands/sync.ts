@@ -42,7 +42,7 @@ interface CollectionOutcome {
  * answers, or answers with an empty body at the deadline.
  */
 export async function sync(request: EasRequest, ctx: CommandContext): Promise<EasResponse> {
-  const device = ctx.device.id;
+  const device = `${ctx.user}\u0000${ctx.device.deviceId}`;
   let resolved: CachedSyncRequest<WbxmlElement>;
   try {
     const r = resolveRequest(request.body, requestCache.get(device));
@@ -387,7 +387,8 @@ function collectionElement(
   version: string,
   klass: string | undefined,
 ): WbxmlElement {
-  const sid = (id: string) => textEl(NS, "ServerId", `${collectionId}:${id}`);
+  // Item ids are UIDs; a ServerId the device sent that named no item of ours is echoed as it was.
+  const sid = (id: string) => textEl(NS, "ServerId", /^\d+$/.test(id) ? `${collectionId}:${id}` : id);
   const appData = (item: Email) => {
     const children = toElements(EMAIL_SCHEMA, item, { version });
     return children.length
@@ -449,7 +450,7 @@ function collectionElement(
 }
 
 function remember(
-  device: number,
+  device: string,
   resolved: CachedSyncRequest<WbxmlElement>,
   outcomes: CollectionOutcome[],
 ): void {

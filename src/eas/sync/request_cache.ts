@@ -24,12 +24,12 @@ export interface CachedSyncRequest<E> {
  * a full request.
  */
 export class SyncRequestCache<E> {
-  readonly #entries = new Map<number, CachedSyncRequest<E>>();
+  readonly #entries = new Map<string, CachedSyncRequest<E>>();
 
   constructor(readonly capacity: number = SYNC_LIMITS.requestCacheDevices) {}
 
-  /** The cached request of a device. */
-  get(device: number): CachedSyncRequest<E> | undefined {
+  /** The cached request of a device (keyed by user and DeviceId). */
+  get(device: string): CachedSyncRequest<E> | undefined {
     const entry = this.#entries.get(device);
     if (entry) {
       this.#entries.delete(device);
@@ -39,7 +39,7 @@ export class SyncRequestCache<E> {
   }
 
   /** Remembers a device's request (after it was answered). */
-  set(device: number, request: CachedSyncRequest<E>): void {
+  set(device: string, request: CachedSyncRequest<E>): void {
     this.#entries.delete(device);
     this.#entries.set(device, request);
     while (this.#entries.size > this.capacity) {
@@ -50,7 +50,7 @@ export class SyncRequestCache<E> {
   }
 
   /** Forgets a device (removed, or wiped). */
-  delete(device: number): void {
+  delete(device: string): void {
     this.#entries.delete(device);
   }
 }

@@ -1,0 +1,274 @@
+import assert from "node:assert/strict";
+import { CompositeBackend } from "../../../src/backend/composite.ts";
+import type {
+  ContentStream,
+  EmailOptions,
+  FetchedEmail,
+  FolderScan,
+  ItemState,
+  MailBackend,
+  MailChange,
+} from "../../../src/backend/mail.ts";
+import type { BackendFolder, FolderSource } from "../../../src/backend/types.ts";
+import type { CommandContext, EasRequest } from "../../../src/eas/commands/context.ts";
+import { getItemEstimate } from "../../../src/eas/commands/get_item_estimate.ts";
+import { sync } from "../../../src/eas/commands/sync.ts";
+import type { Email } from "../../../src/eas/model/email.ts";
+import { parseEasQuery } from "../../../src/eas/protocol/query.ts";
+import { Store } from "../../../src/store/mod.ts";
+import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../../src/wbxml/tree.ts";
+
+const AS = "AirSync";
+const NOW = Date.UTC(2026, 10, 21);
+
+/** A mail folder in memory: the MailBackend contract without IMAP, for the command's own logic. */
+class MemoryMail implements FolderSource, MailBackend {
+  readonly prefix = "imap:";
+  readonly kind = "mail" as const;
+  messages = new Map<string, { subject: string; flags: string[]; date: number }>();
+  listFolders(): Promise<BackendFolder[]> {
+    return Promise.resolve([{ key: "imap:INBOX", parentKey: null, displayName: "Inbox", type: 2 }]);
+  }
+  put(id: string, subject: string, daysAgo = 1) {
+    this.messages.set(id, { subject, flags: [], date: NOW - daysAgo * 86_400_000 });
+  }
+  #state(id: string): ItemState {
+    const m = this.messages.get(id)!;
+    return { id, token: m.flags.sort().join(" "), date: m.date };
+  }
+  folderCursor(): Promise<string> {
+    return Promise.resolve(JSON.stringify([...this.messages]));
+  }
+  scan(): Promise<FolderScan> {
+    return Promise.resolve({
+      cursor: JSON.stringify([...this.messages]),
+      reset: false,
+      full: true,
+      items: [...this.messages.keys()].map((id) => this.#state(id)),
+      vanished: [],
+    });
+  }
+  async *fetchEmails(_key: string, ids: string[], options: EmailOptions): AsyncIterable<FetchedEmail> {
+    for (const id of ids) {
+      const m = this.messages.get(id);
+      if (!m) continue;
+      const email: Email = options.changeOnly ? { read: m.flags.includes("\\Seen") } : {
+        subject: m.subject,
+        read: m.flags.includes("\\Seen"),
+        body: { type: 1, data: `body of ${m.subject}` },
+      };
+      yield { id, email, state: this.#state(id) };
+    }
+  }
+  fetchMime(): Promise<ContentStream | undefined> {
+    return Promise.resolve(undefined);
+  }
+  fetchAttachment(): Promise<ContentStream | undefined> {
+    return Promise.resolve(undefined);
+  }
+  changeMessage(_key: string, id: string, change: MailChange): Promise<ItemState | undefined> {
+    const m = this.messages.get(id);
+    if (!m) return Promise.resolve(undefined);
+    if (change.read !== undefined) {
+      m.flags = m.flags.filter((f) => f !== "\\Seen").concat(change.read ? ["\\Seen"] : []);
+    }
+    return Promise.resolve(this.#state(id));
+  }
+  deleteMessage(_key: string, id: string): Promise<boolean> {
+    return Promise.resolve(this.messages.delete(id));
+  }
+  addDraft(): Promise<ItemState> {
+    return Promise.reject(new Error("Drafts are not part of this test"));
+  }
+  emptyFolder(): Promise<void> {
+    this.messages.clear();
+    return Promise.resolve();
+  }
+}
+
+let devices = 0;
+
+function setup() {
+  const store = Store.open(":memory:");
+  const mail = new MemoryMail();
+  const device = store.devices.sighted({
+    user: "alice",
+    deviceId: `D${++devices}`,
+    deviceType: "iPhone",
+    userAgent: "",
+    protocolVersion: "14.1",
+  });
+  const inbox = store.folders.serverIdFor("alice", "imap:INBOX");
+  const ctx: CommandContext = {
+    user: "alice",
+    credentials: { user: "alice", password: "x" },
+    device,
+    protocolVersion: "14.1",
+    store,
+    backend: new CompositeBackend([mail]),
+    signal: new AbortController().signal,
+  };
+  const request = (body: WbxmlElement | undefined, command = "Sync"): EasRequest => ({
+    body,
+    raw: new Uint8Array(),
+    contentType: "application/vnd.ms-sync.wbxml",
+    query: parseEasQuery(`?Cmd=${command}&User=alice&DeviceId=D1&DeviceType=iPhone`),
+    headers: new Headers(),
+  });
+  return { store, mail, ctx, inbox, request };
+}
+
+function syncBody(collectionId: string, key: string, ...extra: (WbxmlElement | undefined)[]): WbxmlElement {
+  return el(
+    AS,
+    "Sync",
+    el(
+      AS,
+      "Collections",
+      el(AS, "Collection", textEl(AS, "SyncKey", key), textEl(AS, "CollectionId", collectionId), ...extra),
+    ),
+  );
+}
+
+function collection(body: WbxmlElement | undefined) {
+  const c = child(child(body, "Collections", AS), "Collection", AS);
+  return {
+    status: childText(c, "Status", AS),
+    key: childText(c, "SyncKey", AS) ?? "",
+    more: child(c, "MoreAvailable", AS) !== undefined,
+    commands: (child(c, "Commands", AS)?.children ?? []).map((x) =>
+      `${x.name}:${childText(x, "ServerId", AS)}`
+    ),
+    responses: (child(c, "Responses", AS)?.children ?? []).map((x) =>
+      `${x.name}:${childText(x, "ServerId", AS)}:${childText(x, "Status", AS)}`
+    ),
+  };
+}
+
+Deno.test("sync() answers SyncKey 0, then sends ServerIds '<folder>:<uid>' in windows", async () => {
+  const { mail, ctx, inbox, request } = setup();
+  mail.put("7", "old", 3);
+  mail.put("9", "new", 1);
+  const first = collection((await sync(request(syncBody(inbox, "0")), ctx)).body);
+  assert.equal(first.status, "1");
+  assert.deepEqual(first.commands, []);
+  const second = collection(
+    (await sync(request(syncBody(inbox, first.key, textEl(AS, "WindowSize", 1))), ctx)).body,
+  );
+  assert.deepEqual(second.commands, [`Add:${inbox}:9`]);
+  assert.equal(second.more, true);
+  const third = collection(
+    (await sync(request(syncBody(inbox, second.key, textEl(AS, "WindowSize", 1))), ctx)).body,
+  );
+  assert.deepEqual(third.commands, [`Add:${inbox}:7`]);
+  assert.equal(third.more, false);
+});
+
+Deno.test("sync() applies the phone's commands and answers only failed Changes and Deletes", async () => {
+  const { mail, ctx, inbox, request } = setup();
+  mail.put("1", "a");
+  mail.put("2", "b");
+  let key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
+  key = collection((await sync(request(syncBody(inbox, key)), ctx)).body).key;
+  const commands = el(
+    AS,
+    "Commands",
+    el(
+      AS,
+      "Change",
+      textEl(AS, "ServerId", `${inbox}:1`),
+      el(AS, "ApplicationData", textEl("Email", "Read", 1)),
+    ),
+    el(AS, "Delete", textEl(AS, "ServerId", `${inbox}:2`)),
+    el(AS, "Delete", textEl(AS, "ServerId", `${inbox}:99`)),
+    el(AS, "Delete", textEl(AS, "ServerId", `other:2`)),
+    el(
+      AS,
+      "Change",
+      textEl(AS, "ServerId", `${inbox}:1`),
+      el(AS, "ApplicationData", textEl("Email", "Importance", "x")),
+    ),
+  );
+  const r = collection((await sync(request(syncBody(inbox, key, commands)), ctx)).body);
+  assert.deepEqual(r.responses, [`Delete:${inbox}:99:8`, "Delete:other:2:8", `Change:${inbox}:1:6`]);
+  assert.deepEqual(mail.messages.get("1")!.flags, ["\\Seen"]);
+  assert.equal(mail.messages.has("2"), false);
+  assert.notEqual(r.key, key);
+});
+
+Deno.test("an empty Sync repeats the previous request; without one it is Status 13", async () => {
+  const { mail, ctx, inbox, request } = setup();
+  const none = await sync(request(undefined), ctx);
+  assert.equal(childText(none.body, "Status", AS), "13");
+  mail.put("1", "a");
+  const key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
+  await sync(request(syncBody(inbox, key)), ctx);
+  mail.put("2", "b");
+  const repeated = collection((await sync(request(undefined), ctx)).body);
+  assert.deepEqual(repeated.commands, [`Add:${inbox}:2`]);
+});
+
+Deno.test("sync() reports an unknown folder as Status 12 and a bad heartbeat as Status 14 with its limit", async () => {
+  const { ctx, request } = setup();
+  assert.equal(collection((await sync(request(syncBody("404", "0")), ctx)).body).status, "12");
+  const body = syncBody("404", "0");
+  body.children!.push(textEl(AS, "HeartbeatInterval", 10));
+  const r = await sync(request(body), ctx);
+  assert.equal(childText(r.body, "Status", AS), "14");
+  assert.equal(childText(r.body, "Limit", AS), "60");
+});
+
+Deno.test("a hanging Sync waits through the push hook and answers when a folder changed", async () => {
+  const { mail, ctx, inbox, request } = setup();
+  mail.put("1", "a");
+  let key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
+  key = collection((await sync(request(syncBody(inbox, key)), ctx)).body).key;
+  const waits: string[][] = [];
+  ctx.waitForChanges = (keys) => {
+    waits.push(keys);
+    mail.put("2", "b");
+    return Promise.resolve(true);
+  };
+  const body = syncBody(inbox, key);
+  body.children!.push(textEl(AS, "Wait", 5));
+  const r = collection((await sync(request(body), ctx)).body);
+  assert.deepEqual(waits, [["imap:INBOX"]]);
+  assert.deepEqual(r.commands, [`Add:${inbox}:2`]);
+  ctx.waitForChanges = () => Promise.resolve(false);
+  const quiet = await sync(request(syncBody(inbox, r.key, undefined)), ctx);
+  assert.ok(quiet.body, "a non-hanging sync always has a body");
+  const hang = syncBody(inbox, r.key);
+  hang.children!.push(textEl(AS, "HeartbeatInterval", 60));
+  assert.deepEqual(await sync(request(hang), ctx), {}, "nothing changed: empty response");
+});
+
+Deno.test("getItemEstimate() counts the changes of the next Sync", async () => {
+  const { mail, ctx, inbox, request } = setup();
+  mail.put("1", "a");
+  mail.put("2", "b", 60);
+  const key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
+  const GIE = "GetItemEstimate";
+  const ask = (filter: number) =>
+    el(
+      GIE,
+      GIE,
+      el(
+        GIE,
+        "Collections",
+        el(
+          GIE,
+          "Collection",
+          textEl(AS, "SyncKey", key),
+          textEl(GIE, "CollectionId", inbox),
+          el(AS, "Options", textEl(AS, "FilterType", filter)),
+        ),
+      ),
+    );
+  const estimate = async (filter: number) => {
+    const r = await getItemEstimate(request(ask(filter), GIE), ctx);
+    const response = childrenNamed(r.body, "Response")[0];
+    return [childText(response, "Status"), childText(child(response, "Collection"), "Estimate")];
+  };
+  assert.deepEqual(await estimate(0), ["1", "2"]);
+  assert.deepEqual(await estimate(5), ["1", "1"]);
+});
