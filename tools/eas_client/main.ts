@@ -16,6 +16,11 @@ Commands:
   folderupdate --key K --id F --name N [--parent P]
                           FolderUpdate: rename / move folder F
   folderdelete --key K --id F                     FolderDelete of folder F
+  sync --collection C [--key K] [--window N] [--body-type T] [--truncation N]
+                          Sync of one collection from SyncKey K (default 0)
+  estimate --collection C --key K                 GetItemEstimate of one collection
+  fetch --collection C --item ID [--body-type T]  ItemOperations Fetch of a mail item (T 4 = MIME)
+  attachment --ref R [--out FILE]                 ItemOperations Fetch of an attachment by FileReference
 
 Options:
   --device ID             DeviceId (default pbclient0001)
@@ -106,6 +111,29 @@ async function main(args: string[]): Promise<number> {
         }
         const reply = await client.command(name, body);
         console.log(reply.body ? toXml(reply.body) : `HTTP ${reply.status} (empty body: success)`);
+        return reply.status === 200 ? 0 : 1;
+      }
+      case "sync":
+      case "estimate":
+      case "fetch":
+      case "attachment": {
+        let name: string;
+        let body: WbxmlElement;
+        try {
+          [name, body] = syncCommand(command, flags);
+        } catch (error) {
+          console.error(error instanceof Error ? error.message : String(error));
+          return 2;
+        }
+        const reply = await client.command(name, body);
+        const out = flags.get("out");
+        if (command === "attachment" && out && reply.body) {
+          const data = reply.body.children?.find((c) => c.name === "Response")?.children?.[0]?.children
+            ?.find((c) => c.name === "Properties")?.children?.find((c) => c.name === "Data");
+          const text = data?.text ?? (data?.opaque ? new TextDecoder().decode(data.opaque) : "");
+          await Deno.writeFile(out, Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
+        }
+        console.log(reply.body ? toXml(reply.body) : `HTTP ${reply.status} (empty body)`);
         return reply.status === 200 ? 0 : 1;
       }
       default:
@@ -202,3 +230,97 @@ async function mailCommand(
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
+
+/** Builds Sync / GetItemEstimate / ItemOperations requests from the flags. */
+function syncCommand(command: string, flags: Map<string, string>): [string, WbxmlElement] {
+  const need = (name: string) => {
+    const value = flags.get(name);
+    if (!value) throw new Error(`Option '--${name}' is required for '${command}'`);
+    return value;
+  };
+  const AS = "AirSync";
+  const ASB = "AirSyncBase";
+  const IO = "ItemOperations";
+  const preference = () =>
+    el(
+      ASB,
+      "BodyPreference",
+      textEl(ASB, "Type", flags.get("body-type") ?? "1"),
+      flags.get("truncation") ? textEl(ASB, "TruncationSize", flags.get("truncation")!) : undefined,
+    );
+  switch (command) {
+    case "sync":
+      return [
+        "Sync",
+        el(
+          AS,
+          "Sync",
+          el(
+            AS,
+            "Collections",
+            el(
+              AS,
+              "Collection",
+              textEl(AS, "SyncKey", flags.get("key") ?? "0"),
+              textEl(AS, "CollectionId", need("collection")),
+              textEl(AS, "WindowSize", flags.get("window") ?? "25"),
+              el(
+                AS,
+                "Options",
+                textEl(AS, "MIMESupport", flags.get("body-type") === "4" ? 2 : 0),
+                preference(),
+              ),
+            ),
+          ),
+        ),
+      ];
+    case "estimate":
+      return [
+        "GetItemEstimate",
+        el(
+          "GetItemEstimate",
+          "GetItemEstimate",
+          el(
+            "GetItemEstimate",
+            "Collections",
+            el(
+              "GetItemEstimate",
+              "Collection",
+              textEl(AS, "SyncKey", need("key")),
+              textEl("GetItemEstimate", "CollectionId", need("collection")),
+            ),
+          ),
+        ),
+      ];
+    case "fetch":
+      return [
+        "ItemOperations",
+        el(
+          IO,
+          IO,
+          el(
+            IO,
+            "Fetch",
+            textEl(IO, "Store", "Mailbox"),
+            textEl(AS, "CollectionId", need("collection")),
+            textEl(AS, "ServerId", need("item")),
+            el(
+              IO,
+              "Options",
+              textEl(AS, "MIMESupport", flags.get("body-type") === "4" ? 2 : 0),
+              preference(),
+            ),
+          ),
+        ),
+      ];
+    default:
+      return [
+        "ItemOperations",
+        el(
+          IO,
+          IO,
+          el(IO, "Fetch", textEl(IO, "Store", "Mailbox"), textEl(ASB, "FileReference", need("ref"))),
+        ),
+      ];
+  }
+}
