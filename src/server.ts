@@ -2,6 +2,7 @@ import { CompositeBackend } from "./backend/composite.ts";
 import type { CredentialChecker, Credentials, FolderSource } from "./backend/types.ts";
 import type { Settings } from "./config/settings.ts";
 import { Authenticator } from "./http/auth.ts";
+import { createAutodiscover } from "./http/autodiscover.ts";
 import { createEasApp } from "./http/eas_app.ts";
 import type { Logger } from "./log/logger.ts";
 import { createSetupApp } from "./setup/setup_app.ts";
@@ -59,7 +60,22 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     })
     : undefined;
 
-  const easApp = createEasApp({ store, auth, backendFor, log, ...(submitter ? { submitter } : {}) });
+  const autodiscover = createAutodiscover({
+    auth,
+    settings: store.settings,
+    log,
+    ...(settings.publicHostName ? { publicHostName: settings.publicHostName } : {}),
+    ...(settings.imapUrl ? { imapUrl: settings.imapUrl } : {}),
+    ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
+  });
+  const easApp = createEasApp({
+    store,
+    auth,
+    backendFor,
+    log,
+    autodiscover,
+    ...(submitter ? { submitter } : {}),
+  });
   let tlsOptions: { cert: string; key: string } | undefined;
   let caCertPem: string | undefined;
   if (settings.tls.mode === "self-signed") {

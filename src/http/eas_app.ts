@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { CompositeBackend } from "../backend/composite.ts";
 import type { MailOperations } from "../backend/mail_operations.ts";
 import type { MailSubmitter } from "../backend/submission.ts";
@@ -38,6 +38,8 @@ export interface EasAppDeps {
   submitter?: MailSubmitter;
   /** The user's mail operations (move, folder changes, originals, Sent), when IMAP is configured. */
   mailOpsFor?(credentials: Credentials): MailOperations;
+  /** Autodiscover (POX and JSON) served on the same listener, under any path capitalisation. */
+  autodiscover?: MiddlewareHandler;
 }
 
 /** Response header naming the server's EAS version (MS-ASHTTP 2.2.2.1.1). */
@@ -53,6 +55,7 @@ const REALM = 'Basic realm="Pushbridge ActiveSync"';
 export function createEasApp(deps: EasAppDeps): Hono {
   const app = new Hono();
   const maxBytes = deps.maxRequestBytes ?? LIMITS.maxRequestBytes;
+  if (deps.autodiscover) app.use("*", deps.autodiscover);
 
   app.on(["OPTIONS"], "/Microsoft-Server-ActiveSync", async (c) => {
     const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null);
