@@ -11,6 +11,7 @@ import {
   parseAddressList,
   parseMessage,
   summarize,
+  textToHtml,
 } from "../../mime/mod.ts";
 
 /** What conversion needs to know about a message besides its content. */
@@ -173,6 +174,20 @@ export function emailOfView(view: MessageView, meta: MessageMeta, options: Email
     return email;
   }
   email.body = bodyOf(view, options, meta);
+  const part = options.bodyPartPreferences?.find((p) => p.type === BODY_TYPE.Html);
+  if (part && Number.parseFloat(options.version) >= 14.1) {
+    // BodyPart (MS-ASAIRS 2.2.2.10) carries the HTML of the message itself; only type 2 exists.
+    const html = view.html ??
+      { text: textToHtml(plainOf(view).text), size: 0, complete: plainOf(view).complete };
+    const cut = cutUtf8(html.text, part.truncationSize);
+    const size = html.size || UTF8.encode(html.text).length;
+    email.bodyPart = { status: 1, type: BODY_TYPE.Html, estimatedDataSize: size };
+    if (cut.cut || !html.complete) email.bodyPart.truncated = true;
+    if (!(cut.cut && part.allOrNone)) email.bodyPart.data = cut.text;
+    if (part.preview) {
+      email.bodyPart.preview = plainOf(view).text.replace(/\s+/g, " ").trim().slice(0, part.preview);
+    }
+  }
   const attachments = view.attachments.map((a): Attachment => ({
     displayName: a.filename,
     fileReference: `${options.folderServerId}:${meta.uid}:${a.section}`,

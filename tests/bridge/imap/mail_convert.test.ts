@@ -175,3 +175,21 @@ Deno.test("flag tokens, categories and keywords map both ways", () => {
   });
   assert.deepEqual(cutUtf8("abc", undefined), { text: "abc", cut: false });
 });
+
+Deno.test("a 14.1 BodyPartPreference adds the HTML BodyPart beside the Body", () => {
+  const raw = enc(ALTERNATIVE);
+  const email = emailOfView(viewOfMessage(raw), { ...META, size: raw.length }, {
+    ...OPTIONS,
+    version: "14.1",
+    bodyPreferences: [{ type: 1 }],
+    bodyPartPreferences: [{ type: 2, truncationSize: 8 }],
+  });
+  assert.equal(email.body?.data, "Grüße aus Köln");
+  assert.deepEqual(email.bodyPart, {
+    status: 1,
+    type: 2,
+    estimatedDataSize: 26,
+    truncated: true,
+    data: "<p>Grüß",
+  });
+});
