@@ -188,8 +188,8 @@ Deno.test("a 14.1 BodyPartPreference adds the HTML BodyPart beside the Body", ()
   assert.deepEqual(email.bodyPart, {
     status: 1,
     type: 2,
-    estimatedDataSize: 26,
+    estimatedDataSize: 24,
     truncated: true,
-    data: "<p>Grüß",
+    data: "<p>Grü",
   });
 });
