@@ -9,6 +9,30 @@ export type AuthResult =
   | { kind: "unavailable" };
 
 /**
+ * Brute-force protection: after this many failures within the window a user
+ * name (or a client address) is locked out, for a time that doubles with each
+ * further failure up to the maximum. While locked, the mailstore is not asked
+ * at all, so a password-guessing run cannot use the box to hammer it.
+ */
+export const LOCKOUT = {
+  userFailures: 5,
+  ipFailures: 20,
+  windowMs: 15 * 60 * 1000,
+  firstLockMs: 30 * 1000,
+  maxLockMs: 15 * 60 * 1000,
+  /** Tracked keys at most; bounded so an attack with random names cannot grow memory. */
+  maxTracked: 50_000,
+  /** Every refusal takes at least this long, so timing does not tell a locked name from a wrong password. */
+  minDenyMs: 200,
+} as const;
+
+interface Failures {
+  count: number;
+  first: number;
+  lockedUntil: number;
+}
+
+/**
  * Basic authentication (MS-ASHTTP 2.2.1.1.2.1) verified against the mailstore.
  * The box stores no passwords: a successful check is remembered in memory for
  * a few minutes as a salted hash, so a phone's every request does not cost an
@@ -19,33 +43,79 @@ export class Authenticator {
   readonly #cache = new Map<string, { digest: string; expires: number }>();
   readonly #salt = crypto.getRandomValues(new Uint8Array(16));
   readonly #now: () => number;
+  readonly #failures = new Map<string, Failures>();
+  readonly #minDenyMs: number;
 
-  constructor(check: CredentialChecker, now: () => number = Date.now) {
+  constructor(check: CredentialChecker, options: { now?: () => number; minDenyMs?: number } = {}) {
     this.#check = check;
-    this.#now = now;
+    this.#now = options.now ?? Date.now;
+    this.#minDenyMs = options.minDenyMs ?? LOCKOUT.minDenyMs;
   }
 
-  /** Checks the header; never throws for bad input. */
-  async authenticate(header: string | null): Promise<AuthResult> {
+  /** Checks the header; never throws for bad input. `remoteIp` feeds the per-address lockout. */
+  async authenticate(header: string | null, remoteIp = ""): Promise<AuthResult> {
     const parsed = parseBasicAuth(header);
     if (!parsed) return { kind: "missing" };
+    const started = this.#now();
     const user = normalizeUserName(parsed.user);
-    if (!user || !parsed.password) return { kind: "denied" };
+    if (!user || !parsed.password) return await this.#deny(started);
     const credentials = { user, password: parsed.password };
     const digest = await this.#digest(credentials);
     const cached = this.#cache.get(user);
     if (cached && cached.digest === digest && cached.expires > this.#now()) {
       return { kind: "ok", credentials, user };
     }
+    if (this.#locked(`u:${user}`) || (remoteIp && this.#locked(`ip:${remoteIp}`))) {
+      return await this.#deny(started);
+    }
     const result = await this.#check(credentials);
     if (result !== "ok") {
-      if (result === "denied") this.#cache.delete(user);
-      return { kind: result };
+      if (result === "unavailable") return { kind: result };
+      this.#cache.delete(user);
+      this.#fail(`u:${user}`, LOCKOUT.userFailures);
+      if (remoteIp) this.#fail(`ip:${remoteIp}`, LOCKOUT.ipFailures);
+      return await this.#deny(started);
     }
+    this.#failures.delete(`u:${user}`);
     if (this.#cache.size >= LIMITS.authCacheEntries) this.#evictOldest();
     this.#cache.delete(user);
     this.#cache.set(user, { digest, expires: this.#now() + LIMITS.authCacheMs });
     return { kind: "ok", credentials, user };
+  }
+
+  /** Whether a user name is locked out now (for the setup page and tests). */
+  isLockedOut(user: string): boolean {
+    return this.#locked(`u:${normalizeUserName(user)}`);
+  }
+
+  #locked(key: string): boolean {
+    const entry = this.#failures.get(key);
+    return entry !== undefined && entry.lockedUntil > this.#now();
+  }
+
+  #fail(key: string, threshold: number): void {
+    const now = this.#now();
+    let entry = this.#failures.get(key);
+    if (!entry || now - entry.first > LOCKOUT.windowMs && entry.lockedUntil <= now) {
+      entry = { count: 0, first: now, lockedUntil: 0 };
+    }
+    entry.count++;
+    if (entry.count >= threshold) {
+      const doublings = Math.min(entry.count - threshold, 10);
+      entry.lockedUntil = now + Math.min(LOCKOUT.firstLockMs * 2 ** doublings, LOCKOUT.maxLockMs);
+    }
+    this.#failures.delete(key);
+    if (this.#failures.size >= LOCKOUT.maxTracked) {
+      const oldest = this.#failures.keys().next();
+      if (!oldest.done) this.#failures.delete(oldest.value);
+    }
+    this.#failures.set(key, entry);
+  }
+
+  async #deny(started: number): Promise<AuthResult> {
+    const wait = this.#minDenyMs - (this.#now() - started);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    return { kind: "denied" };
   }
 
   /** Forgets a user's cached login (password changed, user blocked). */

@@ -58,7 +58,7 @@ export function createEasApp(deps: EasAppDeps): Hono {
   if (deps.autodiscover) app.use("*", deps.autodiscover);
 
   app.on(["OPTIONS"], "/Microsoft-Server-ActiveSync", async (c) => {
-    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null);
+    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null, remoteIp(c));
     if (auth.kind !== "ok") return authFailure(auth.kind);
     return new Response(null, { status: 200, headers: optionsHeaders() });
   });
@@ -66,7 +66,7 @@ export function createEasApp(deps: EasAppDeps): Hono {
   app.get("/Microsoft-Server-ActiveSync", async (c) => {
     // A browser check of the URL: Exchange asks for credentials, then says the
     // endpoint exists but does not serve GET.
-    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null);
+    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null, remoteIp(c));
     if (auth.kind !== "ok") return authFailure(auth.kind);
     return new Response(
       "<!DOCTYPE html><title>Exchange ActiveSync</title><p>This is an Exchange ActiveSync endpoint. Add it as an Exchange account on a phone.</p>",
@@ -108,7 +108,7 @@ async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promi
       throw new EasHttpError(501, `Command '${query.command}' is not available in protocol ${version}`);
     }
 
-    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null);
+    const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null, remoteIp(c));
     if (auth.kind !== "ok") return authFailure(auth.kind);
     user = auth.user;
 
@@ -263,4 +263,10 @@ function plain(status: number, message: string, headers: Record<string, string> 
       ...headers,
     },
   });
+}
+
+/** The client's address as Deno.serve reports it (hono passes the serve info as env). */
+function remoteIp(c: Context): string {
+  const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
+  return info?.remoteAddr?.hostname ?? "";
 }
