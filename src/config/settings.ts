@@ -127,7 +127,8 @@ export function parseHostPort(setting: string, value: string): HostPort {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value.trim());
   if (!match) throw new ConfigError(setting, `'${value}' is not of the form host:port`);
   const port = Number(match[3]);
-  if (port < 1 || port > 65535) throw new ConfigError(setting, `port ${port} is out of range 1-65535`);
+  // Port 0 asks the system for a free port (tests, and a box behind a port mapper).
+  if (port > 65535) throw new ConfigError(setting, `port ${port} is out of range 0-65535`);
   const hostname = match[1] ?? (match[2] || "0.0.0.0");
   return { hostname, port };
 }

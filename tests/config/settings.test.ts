@@ -28,7 +28,7 @@ Deno.test("resolveSettings() lets the environment win over stored values", () =>
 Deno.test("resolveSettings() names the setting and the problem for each bad value", () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ PUSHBRIDGE_LISTEN: "8443" }, /^PUSHBRIDGE_LISTEN: '8443' is not of the form host:port$/],
-    [{ PUSHBRIDGE_LISTEN: "0.0.0.0:70000" }, /^PUSHBRIDGE_LISTEN: port 70000 is out of range/],
+    [{ PUSHBRIDGE_LISTEN: "0.0.0.0:70000" }, /^PUSHBRIDGE_LISTEN: port 70000 is out of range 0-65535/],
     [
       { PUSHBRIDGE_TLS: "maybe" },
       /^PUSHBRIDGE_TLS: 'maybe' is not 'self-signed', 'off' or CERT.pem:KEY.pem$/,
