@@ -9,7 +9,7 @@ import { createSetupApp } from "./setup/setup_app.ts";
 import { Store } from "./store/mod.ts";
 import { ensureCertificate, loadCertificatePair, localHostNames } from "./tls/load.ts";
 import { ImapConnectionPool } from "./bridge/imap/connection_pool.ts";
-import { ImapFolderSource } from "./bridge/imap/folder_source.ts";
+import { ImapMailBackend } from "./bridge/imap/mail_backend.ts";
 import { SmtpSubmitter } from "./bridge/smtp/smtp_submitter.ts";
 
 /** A running box: its listeners and how to stop them. */
@@ -46,7 +46,8 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
   const auth = new Authenticator(checkCredentials);
   const backendFor = (credentials: Credentials): CompositeBackend => {
     const sources: FolderSource[] = [];
-    if (imapPool) sources.push(new ImapFolderSource(imapPool, credentials));
+    // The mail backend is the folder source of IMAP folders and serves their items (Sync, ItemOperations).
+    if (imapPool) sources.push(new ImapMailBackend(imapPool, credentials));
     return new CompositeBackend(sources);
   };
 
