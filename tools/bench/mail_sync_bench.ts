@@ -21,7 +21,14 @@ const AS = "AirSync";
 /** Writes `count` small messages straight into the maildir before Dovecot first opens it (fast seeding). */
 async function seedMaildir(home: string, count: number): Promise<void> {
   const maildir = `${home}/Maildir`;
-  for (const sub of ["cur", "new", "tmp"]) await Deno.mkdir(`${maildir}/${sub}`, { recursive: true });
+  // Dovecot's mail processes run as the owner of the home; the maildir must be theirs to index it.
+  const owner = await Deno.stat(home);
+  const own = (path: string) =>
+    owner.uid !== null && owner.gid !== null ? Deno.chown(path, owner.uid, owner.gid) : Promise.resolve();
+  for (const sub of ["", "/cur", "/new", "/tmp"]) {
+    await Deno.mkdir(`${maildir}${sub}`, { recursive: true });
+    await own(`${maildir}${sub}`);
+  }
   const base = Date.UTC(2026, 9, 1);
   const writes: Promise<void>[] = [];
   for (let i = 1; i <= count; i++) {
@@ -38,7 +45,9 @@ async function seedMaildir(home: string, count: number): Promise<void> {
       ``,
     ].join("\r\n");
     const path = `${maildir}/cur/${date.getTime() / 1000}.bench${i}.pushbridge:2,${i % 3 ? "S" : ""}`;
-    writes.push(Deno.writeTextFile(path, text).then(() => Deno.utime(path, date, date)));
+    writes.push(
+      Deno.writeTextFile(path, text).then(() => own(path)).then(() => Deno.utime(path, date, date)),
+    );
     if (writes.length >= 256) await Promise.all(writes.splice(0));
   }
   await Promise.all(writes);
