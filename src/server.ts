@@ -10,6 +10,7 @@ import { Store } from "./store/mod.ts";
 import { ensureCertificate, loadCertificatePair, localHostNames } from "./tls/load.ts";
 import { ImapConnectionPool } from "./bridge/imap/connection_pool.ts";
 import { ImapMailBackend } from "./bridge/imap/mail_backend.ts";
+import { ImapMailOperations } from "./bridge/imap/folder_ops.ts";
 import { SmtpSubmitter } from "./bridge/smtp/smtp_submitter.ts";
 
 /** A running box: its listeners and how to stop them. */
@@ -76,6 +77,9 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     log,
     autodiscover,
     ...(submitter ? { submitter } : {}),
+    ...(imapPool
+      ? { mailOpsFor: (credentials: Credentials) => new ImapMailOperations(imapPool, credentials) }
+      : {}),
   });
   let tlsOptions: { cert: string; key: string } | undefined;
   let caCertPem: string | undefined;
