@@ -82,17 +82,7 @@ export class ImapMailOperations implements MailOperations {
   /** CREATE (and SUBSCRIBE, so desktop clients show it) of parent + delimiter + name. */
   createFolder(parentKey: string | null, name: string): Promise<string> {
     return this.#with(async (client) => {
-      const mailboxes = await client.list();
-      const delimiter = delimiterOf(mailboxes);
-      checkName(name, delimiter);
-      const parent = parentKey === null ? null : mailboxName(parentKey);
-      if (parent !== null && !mailboxes.some((m) => m.name === parent)) {
-        throw new MailFolderError("parent-not-found", `Mailbox '${parent}' does not exist`);
-      }
-      const full = parent === null ? name : `${parent}${delimiter}${name}`;
-      if (mailboxes.some((m) => m.name === full)) {
-        throw new MailFolderError("exists", `Mailbox '${full}' exists`);
-      }
+      const full = newMailboxName(await client.list(), parentKey, name);
       await refusalsAsFolderErrors(() => client.create(full), full);
       await client.subscribe(full).catch(() => {});
       return IMAP_PREFIX + full;
@@ -104,19 +94,11 @@ export class ImapMailOperations implements MailOperations {
     return this.#with(async (client) => {
       const mailboxes = await client.list();
       const delimiter = delimiterOf(mailboxes);
-      checkName(newName, delimiter);
       const old = mailboxName(key);
       if (!mailboxes.some((m) => m.name === old)) {
         throw new MailFolderError("not-found", `Mailbox '${old}' does not exist`);
       }
-      const parent = newParentKey === null ? null : mailboxName(newParentKey);
-      if (parent !== null && !mailboxes.some((m) => m.name === parent)) {
-        throw new MailFolderError("parent-not-found", `Mailbox '${parent}' does not exist`);
-      }
-      const target = parent === null ? newName : `${parent}${delimiter}${newName}`;
-      if (mailboxes.some((m) => m.name === target)) {
-        throw new MailFolderError("exists", `Mailbox '${target}' exists`);
-      }
+      const target = newMailboxName(mailboxes, newParentKey, newName);
       const moved = mailboxes.filter((m) => m.name === old || m.name.startsWith(old + delimiter));
       await refusalsAsFolderErrors(() => client.rename(old, target), target);
       const pairs: [string, string][] = [];
@@ -202,6 +184,23 @@ async function refusalsAsFolderErrors<T>(command: () => Promise<T>, mailbox: str
     }
     throw new MailFolderError("refused", `Server refused '${mailbox}': ${error.message}`, error);
   }
+}
+
+/**
+ * The full name of a new mailbox `name` under `parentKey` (null: top level),
+ * joined with the server's delimiter; refuses a bad name, a missing parent
+ * and a name that is taken.
+ */
+function newMailboxName(mailboxes: MailboxInfo[], parentKey: string | null, name: string): string {
+  const delimiter = delimiterOf(mailboxes);
+  checkName(name, delimiter);
+  const parent = parentKey === null ? null : mailboxName(parentKey);
+  if (parent !== null && !mailboxes.some((m) => m.name === parent)) {
+    throw new MailFolderError("parent-not-found", `Mailbox '${parent}' does not exist`);
+  }
+  const full = parent === null ? name : `${parent}${delimiter}${name}`;
+  if (mailboxes.some((m) => m.name === full)) throw new MailFolderError("exists", `Mailbox '${full}' exists`);
+  return full;
 }
 
 /** The hierarchy delimiter the server uses (RFC 3501 6.3.8); "/" when it lists none. */
