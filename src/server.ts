@@ -12,6 +12,11 @@ import { ImapConnectionPool } from "./bridge/imap/connection_pool.ts";
 import { ImapMailBackend } from "./bridge/imap/mail_backend.ts";
 import { ImapMailOperations } from "./bridge/imap/folder_ops.ts";
 import { SmtpSubmitter } from "./bridge/smtp/smtp_submitter.ts";
+import { createGalDirectory } from "./bridge/gal/mod.ts";
+import { ImapMailSearch } from "./bridge/imap/search.ts";
+import { manageSieveTarget, SieveOutOfOffice } from "./bridge/sieve/sieve_oof.ts";
+import type { CommandContext } from "./eas/commands/context.ts";
+import { autodiscoverDomains } from "./http/autodiscover.ts";
 
 /** A running box: its listeners and how to stop them. */
 export interface RunningServer {
@@ -70,12 +75,14 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     ...(settings.imapUrl ? { imapUrl: settings.imapUrl } : {}),
     ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
   });
+  const servicesFor = userServices(settings, store, imapPool, mailstoreCaCerts);
   const easApp = createEasApp({
     store,
     auth,
     backendFor,
     log,
     autodiscover,
+    servicesFor,
     ...(submitter ? { submitter } : {}),
     ...(imapPool
       ? { mailOpsFor: (credentials: Credentials) => new ImapMailOperations(imapPool, credentials) }
@@ -131,4 +138,55 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
 function displayHost(hostname: string): string {
   if (hostname === "0.0.0.0" || hostname === "::") return Deno.hostname();
   return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * Per-request services of Settings and Search: the user's identity (login,
+ * or login@first served domain), the Out of Office over ManageSieve
+ * ("sieve.url" setting, else the IMAP host on port 4190), the box's GAL and
+ * mailbox search on the user's IMAP connection.
+ */
+function userServices(
+  settings: Settings,
+  store: Store,
+  imapPool: ImapConnectionPool | undefined,
+  caCerts: string[] | undefined,
+): (
+  credentials: Credentials,
+  user: string,
+) => Pick<CommandContext, "oof" | "identity" | "gal" | "mailSearch"> {
+  let lastCredentials: Credentials | undefined;
+  const defaultDomain = () => autodiscoverDomains(store.settings)[0];
+  const gal = createGalDirectory(store, { defaultDomain, credentials: () => lastCredentials });
+  return (credentials, user) => {
+    lastCredentials = credentials;
+    const identity = async () => {
+      const domain = defaultDomain();
+      const primary = user.includes("@") || !domain ? user : `${user}@${domain}`;
+      const entry = await gal.lookup(primary).catch(() => undefined);
+      return {
+        primary,
+        aliases: entry ? [entry.email, ...(entry.aliases ?? [])].filter((a) => a !== primary) : [],
+        ...(entry?.displayName ? { displayName: entry.displayName } : {}),
+      };
+    };
+    const services: ReturnType<ReturnType<typeof userServices>> = { identity, gal };
+    const target = manageSieveTarget(store.settings.get("sieve.url"), settings.imapUrl?.hostname);
+    if (target) {
+      services.oof = new SieveOutOfOffice(
+        { ...target, ...(caCerts ? { caCerts } : {}) },
+        credentials,
+        async () => {
+          const who = await identity();
+          const addresses = [who.primary, ...who.aliases].filter((a) => a.includes("@"));
+          return {
+            addresses,
+            internalDomains: [...new Set(addresses.map((a) => a.slice(a.indexOf("@") + 1)))],
+          };
+        },
+      );
+    }
+    if (imapPool) services.mailSearch = new ImapMailSearch(imapPool, credentials);
+    return services;
+  };
 }

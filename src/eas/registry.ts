@@ -9,6 +9,8 @@ import { getAttachment } from "./commands/get_attachment.ts";
 import { folderUpdate } from "./commands/folder_update.ts";
 import { moveItems } from "./commands/move_items.ts";
 import { sendMail } from "./commands/send_mail.ts";
+import { search } from "./commands/search.ts";
+import { settings } from "./commands/settings.ts";
 import { smartForward } from "./commands/smart_forward.ts";
 import { smartReply } from "./commands/smart_reply.ts";
 import type { CommandName } from "./protocol/commands.ts";
@@ -53,4 +55,7 @@ export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   SendMail: { handler: sendMail, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
   SmartReply: { handler: smartReply, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
   SmartForward: { handler: smartForward, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
+  // Settings needs no policy: phones send DeviceInformation before Provision in 16.x (MS-ASCMD 2.2.1.18).
+  Settings: { handler: settings, minVersion: "12.0", needsProvisioning: false, body: "wbxml" },
+  Search: { handler: search, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
 };

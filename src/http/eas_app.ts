@@ -38,6 +38,11 @@ export interface EasAppDeps {
   submitter?: MailSubmitter;
   /** The user's mail operations (move, folder changes, originals, Sent), when IMAP is configured. */
   mailOpsFor?(credentials: Credentials): MailOperations;
+  /** Per-user services of the settings and search commands (Out of Office, identity, GAL, mailbox search). */
+  servicesFor?(
+    credentials: Credentials,
+    user: string,
+  ): Pick<CommandContext, "oof" | "identity" | "passwordRecovery" | "gal" | "mailSearch">;
   /** Autodiscover (POX and JSON) served on the same listener, under any path capitalisation. */
   autodiscover?: MiddlewareHandler;
 }
@@ -138,6 +143,7 @@ async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promi
       log: deps.log,
       ...(deps.submitter ? { submitter: deps.submitter } : {}),
       ...(deps.mailOpsFor ? { mailOps: deps.mailOpsFor(auth.credentials) } : {}),
+      ...(deps.servicesFor ? deps.servicesFor(auth.credentials, user) : {}),
     };
     const gated = deps.gate ? await deps.gate(request, context, spec) : undefined;
     const response = gated ?? await spec.handler(request, context);

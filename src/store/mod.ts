@@ -1,6 +1,7 @@
 import { AuditRepository } from "./audit.ts";
 import { Database } from "./database.ts";
 import { DeviceRepository } from "./devices.ts";
+import { DeviceInformationRepository } from "./device_information.ts";
 import { FolderRepository } from "./folders.ts";
 import { SentMailRepository } from "./sent_mail.ts";
 import { SettingsRepository } from "./settings_repository.ts";
@@ -9,6 +10,7 @@ import { SyncStateRepository } from "./sync_state.ts";
 export * from "./audit.ts";
 export * from "./database.ts";
 export * from "./devices.ts";
+export * from "./device_information.ts";
 export * from "./folders.ts";
 export * from "./sent_mail.ts";
 export * from "./settings_repository.ts";
@@ -22,6 +24,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly syncState: SyncStateRepository;
   readonly sentMail: SentMailRepository;
+  readonly deviceInformation: DeviceInformationRepository;
 
   constructor(readonly db: Database) {
     this.devices = new DeviceRepository(db);
@@ -30,6 +33,7 @@ export class Store {
     this.audit = new AuditRepository(db);
     this.syncState = new SyncStateRepository(db);
     this.sentMail = new SentMailRepository(db);
+    this.deviceInformation = new DeviceInformationRepository(db);
   }
 
   /** Opens the store at a file path (":memory:" for unit tests). */

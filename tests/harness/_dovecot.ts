@@ -184,7 +184,9 @@ protocol lmtp {
 }
 plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
-}`
+}
+# Vacation replies and redirects leave through the harness Postfix (Pigeonhole uses submission_host).
+submission_host = 127.0.0.1:${ports.relay}`
       : ""
   }
 ${service("anvil", [])}

@@ -5,6 +5,8 @@ import type { Credentials } from "../../backend/types.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Store } from "../../store/mod.ts";
 import type { DeviceRecord } from "../../store/devices.ts";
+import type { OutOfOfficeService, PasswordRecovery, UserIdentity } from "./settings.ts";
+import type { GalDirectory, MailSearch } from "./search.ts";
 import type { EasQuery } from "../protocol/query.ts";
 import type { StreamElement, WbxmlElement } from "../../wbxml/mod.ts";
 
@@ -54,6 +56,16 @@ export interface CommandContext {
   waitForChanges?: (folderKeys: string[], timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
   /** Structured log of the request (skipped items, backend trouble); absent in unit tests. */
   log?: Logger;
+  /** The user's Out of Office setting (Sieve vacation over ManageSieve); absent without one. */
+  oof?: OutOfOfficeService;
+  /** The user's addresses and display name (UserInformation, vacation :addresses). */
+  identity?: () => Promise<UserIdentity>;
+  /** Whether DevicePassword may be kept and the key sealing it; absent means refused. */
+  passwordRecovery?: PasswordRecovery;
+  /** The Global Address List (Search GAL, Find GAL, ResolveRecipients). */
+  gal?: GalDirectory;
+  /** Mailbox search over IMAP (Search Mailbox, Find mailbox). */
+  mailSearch?: MailSearch;
 }
 
 /** The contract of every command module: `(request, context) => Promise<response>`. */

@@ -1,0 +1,49 @@
+/**
+ * The box's Global Address List: a shared CardDAV address book when the
+ * setting "gal.carddav.url" names one, else the users seen by the box.
+ * Settings are read on each load, so a change on the setup page applies
+ * within one cache TTL.
+ *
+ * @module
+ */
+
+import type { Credentials } from "../../backend/types.ts";
+import type { GalDirectory, GalEntry } from "../../eas/commands/search.ts";
+import type { Store } from "../../store/mod.ts";
+import { CachedGalDirectory, type GalCacheOptions } from "./cached_directory.ts";
+import { cardDavLoader } from "./carddav.ts";
+import { seenUsersLoader } from "./seen_users.ts";
+
+export { CachedGalDirectory } from "./cached_directory.ts";
+export { cardDavLoader, galEntriesOfMultistatus } from "./carddav.ts";
+export { seenUsersLoader } from "./seen_users.ts";
+export { galEntryOfVcard } from "./vcard.ts";
+
+/** Setting keys of the GAL (store.settings). */
+export const GAL_SETTINGS = {
+  /** URL of a shared CardDAV address book, read with the requesting user's credentials. */
+  carddavUrl: "gal.carddav.url",
+} as const;
+
+/**
+ * One directory for the box. `credentials` gives the login of the request
+ * that triggered a load (a shared book is readable by every user).
+ */
+export function createGalDirectory(
+  store: Store,
+  options: {
+    defaultDomain: () => string | undefined;
+    credentials: () => Credentials | undefined;
+    davClient?: Deno.HttpClient;
+    cache?: GalCacheOptions;
+  },
+): GalDirectory {
+  const seen = seenUsersLoader(store.devices, options.defaultDomain);
+  const load = async (): Promise<GalEntry[]> => {
+    const url = store.settings.get(GAL_SETTINGS.carddavUrl);
+    const credentials = options.credentials();
+    if (url && credentials) return await cardDavLoader(new URL(url), () => credentials, options.davClient)();
+    return await seen();
+  };
+  return new CachedGalDirectory(load, options.cache);
+}
