@@ -42,6 +42,8 @@ export function folderDelete(request: EasRequest, ctx: CommandContext): Promise<
         }
       }
     }
+    // This device's sync state of the deleted folders is void; other devices drop theirs when they learn of it.
+    for (const serverId of gone) ctx.store.syncState.forget(ctx.device.id, serverId);
     return { held: held.filter((f) => !gone.has(f.serverId)) };
   });
 }

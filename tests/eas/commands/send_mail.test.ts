@@ -170,3 +170,46 @@ Deno.test("SmartReply quotes the original, flags it \\Answered, and answers 150 
   assert.equal(childText(unknown.body, "Status"), "150");
   assert.equal(ctx.fakeSubmitter.sent.length, 1);
 });
+
+Deno.test("SmartForward in 12.1 takes the original from ItemId and CollectionId in the query", async () => {
+  const ctx = fakeContext(new FakeMailbox(), new FakeSubmitter(), "12.1");
+  const uid = ctx.mailbox.put("INBOX", "From: bob@example.test\r\nSubject: Plan\r\n\r\nThe plan\r\n");
+  const inbox = folderId(ctx, "INBOX");
+  const request = fakeRequest("SmartForward", undefined, enc(MIME), {
+    ItemId: `${inbox}:${uid}`,
+    CollectionId: inbox,
+  });
+  assert.deepEqual(await smartForward(request, ctx), {});
+  assert.match(ctx.fakeSubmitter.sent[0]?.text ?? "", /The plan/);
+  assert.deepEqual(ctx.mailbox.flagsOf("INBOX", uid), ["$Forwarded"]);
+  assert.equal(ctx.mailbox.texts("Sent").length, 0, "SaveInSent was not asked for");
+  const wrongFolder = fakeRequest("SmartForward", undefined, enc(MIME.replace("lunch-1", "lunch-3")), {
+    ItemId: `${inbox}:${uid}`,
+    CollectionId: folderId(ctx, "Trash"),
+  });
+  await assert.rejects(
+    () => smartForward(wrongFolder, ctx),
+    (e) => e instanceof EasHttpError && e.httpStatus === 500,
+  );
+});
+
+Deno.test("SmartReply with ReplaceMime sends the phone's MIME without the original text", async () => {
+  const ctx = fakeContext();
+  const uid = ctx.mailbox.put(
+    "INBOX",
+    "From: bob@example.test\r\nMessage-ID: <o@bob>\r\n\r\nOriginal words\r\n",
+  );
+  const inbox = folderId(ctx, "INBOX");
+  const body = el(
+    NS,
+    "SmartReply",
+    textEl(NS, "ClientId", "rm-1"),
+    el(NS, "Source", textEl(NS, "FolderId", inbox), textEl(NS, "ItemId", `${inbox}:${uid}`)),
+    el(NS, "ReplaceMime"),
+    opaqueEl(NS, "Mime", enc(MIME)),
+  );
+  assert.equal((await smartReply(fakeRequest("SmartReply", body), ctx)).body, undefined);
+  const text = ctx.fakeSubmitter.sent[0]?.text ?? "";
+  assert.doesNotMatch(text, /Original words/);
+  assert.match(text, /In-Reply-To: <o@bob>/);
+});
