@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { ChangeHub } from "../../src/push/hub.ts";
+import { PollingWatcherFactory } from "../../src/push/polling_watcher.ts";
+
+Deno.test("a polled collection wakes a held request within one poll interval of a new token", async () => {
+  const tokens = new Map([["dav:/cal/alice/", "ctag-1"]]);
+  let probes = 0;
+  const factory = new PollingWatcherFactory({
+    prefix: "dav:",
+    intervalMs: 20,
+    probe: (_credentials, key) => {
+      probes++;
+      return Promise.resolve(tokens.get(key) ?? "");
+    },
+  });
+  const hub = new ChangeHub({ factories: [factory], tickMs: 5, lingerMs: 10 });
+  try {
+    const credentials = { user: "alice", password: "pw" };
+    const keys = ["dav:/cal/alice/"];
+    const phone = hub.wait({ user: "alice", device: "p", keys, timeoutMs: 2000, credentials });
+    const tablet = hub.wait({ user: "alice", device: "t", keys, timeoutMs: 2000, credentials });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = probes;
+    assert.ok(before >= 2 && before <= 5, `one probe per interval for both devices, got ${before}`);
+    tokens.set("dav:/cal/alice/", "ctag-2");
+    const started = Date.now();
+    assert.deepEqual(await phone, { kind: "changed", keys });
+    assert.deepEqual(await tablet, { kind: "changed", keys });
+    assert.ok(Date.now() - started < 200);
+  } finally {
+    hub.close();
+  }
+});
+
+Deno.test("a failing probe marks the watcher unreachable and keeps requests held", async () => {
+  const factory = new PollingWatcherFactory({
+    prefix: "dav:",
+    intervalMs: 10,
+    probe: () => Promise.reject(new Error("Connection refused")),
+  });
+  const hub = new ChangeHub({ factories: [factory], tickMs: 5, lingerMs: 10 });
+  try {
+    const held = hub.wait({
+      user: "bob",
+      device: "p",
+      keys: ["dav:/card/bob/"],
+      timeoutMs: 60,
+      credentials: { user: "bob", password: "pw" },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(hub.status()[0]?.watchers[0]?.state, "unreachable");
+    assert.deepEqual(await held, { kind: "expired" });
+  } finally {
+    hub.close();
+  }
+});
