@@ -3,6 +3,7 @@ import { BackendUnavailableError } from "../../backend/types.ts";
 import { childrenNamed, childText, el, textEl, type WbxmlElement } from "../../wbxml/mod.ts";
 import { isMailKey } from "./_folder_change.ts";
 import { parseItemId } from "./_item_id.ts";
+import type { ItemRecord } from "../../store/sync_state.ts";
 import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
 
 const NS = "Move";
@@ -31,7 +32,8 @@ export const MAX_MOVES = 512;
  * item's new ServerId "<destination ServerId>:<new UID>" from COPYUID. Folder
  * ids resolve only through the user's own ids. Moves of calendar, contacts
  * and tasks items are not offered yet (DAV bridge): they answer Status 5
- * rather than pretending to succeed.
+ * rather than pretending to succeed. The device's sync state follows the
+ * move, so its next Sync does not undo or duplicate what it did itself.
  */
 export async function moveItems(request: EasRequest, ctx: CommandContext): Promise<EasResponse> {
   const body = request.body;
@@ -43,6 +45,7 @@ export async function moveItems(request: EasRequest, ctx: CommandContext): Promi
     return { body: el(NS, "MoveItems", textEl(NS, "Status", MOVE_STATUS.Failure)) };
   }
   const responses: WbxmlElement[] = [];
+  const held = new HeldItems(ctx);
   for (const move of moves) {
     const srcMsgId = childText(move, "SrcMsgId", NS) ?? "";
     const result = await moveOne(
@@ -50,6 +53,7 @@ export async function moveItems(request: EasRequest, ctx: CommandContext): Promi
       srcMsgId,
       childText(move, "SrcFldId", NS) ?? "",
       childText(move, "DstFldId", NS) ?? "",
+      held,
     );
     responses.push(
       el(
@@ -71,6 +75,7 @@ async function moveOne(
   srcMsgId: string,
   srcFldId: string,
   dstFldId: string,
+  held: HeldItems,
 ): Promise<{ status: number; dstMsgId?: string }> {
   const source = parseItemId(ctx, srcMsgId, srcFldId || undefined);
   if (!source) return { status: MOVE_STATUS.InvalidSource };
@@ -85,7 +90,10 @@ async function moveOne(
     const uid = await ctx.mailOps.moveMessage(source.folderKey, source.uid, dstKey);
     const result: { status: number; dstMsgId?: string } = { status: MOVE_STATUS.Success };
     // Without UIDPLUS the new UID is unknown: the phone learns it from the next Sync of the destination.
-    if (uid !== undefined) result.dstMsgId = `${dstFldId}:${uid}`;
+    if (uid !== undefined) {
+      result.dstMsgId = `${dstFldId}:${uid}`;
+      held.move(source.folderId, source.uid, dstFldId, uid);
+    }
     return result;
   } catch (error) {
     if (error instanceof MailFolderError) {
@@ -96,5 +104,38 @@ async function moveOne(
     // The mailstore is unreachable or busy: the phone retries the move later.
     if (error instanceof BackendUnavailableError) return { status: MOVE_STATUS.Locked };
     throw error;
+  }
+}
+
+/**
+ * Carries the moved item in this device's sync state from the source
+ * collection to the destination under its new id, as the phone itself moved
+ * it: the next Sync then neither deletes it from the source nor adds it to
+ * the destination a second time. Other devices learn of the move by Sync as
+ * usual. Item maps are loaded once per collection and request.
+ */
+class HeldItems {
+  readonly #maps = new Map<string, Map<string, ItemRecord>>();
+  constructor(private readonly ctx: CommandContext) {}
+
+  move(srcCollection: string, uid: number, dstCollection: string, newUid: number): void {
+    const sync = this.ctx.store.syncState;
+    const device = this.ctx.device.id;
+    const src = sync.collection(device, srcCollection);
+    if (!src) return;
+    let items = this.#maps.get(srcCollection);
+    if (!items) this.#maps.set(srcCollection, items = sync.items(device, srcCollection));
+    const record = items.get(String(uid));
+    if (!record) return;
+    items.delete(String(uid));
+    const dst = sync.collection(device, dstCollection);
+    this.ctx.store.db.transaction(() => {
+      sync.commit(device, srcCollection, { state: src, upserts: [], removes: [record.id], clientIds: [] });
+      if (dst) {
+        const moved = { ...record, id: String(newUid) };
+        sync.commit(device, dstCollection, { state: dst, upserts: [moved], removes: [], clientIds: [] });
+        this.#maps.get(dstCollection)?.set(moved.id, moved);
+      }
+    });
   }
 }

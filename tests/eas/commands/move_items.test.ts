@@ -76,3 +76,29 @@ Deno.test("MoveItems without Move elements answers a top-level failure status", 
   const reply = await moveItems(fakeRequest("MoveItems", el(NS, "MoveItems")), ctx);
   assert.equal(childText(reply.body, "Status"), String(MOVE_STATUS.Failure));
 });
+
+Deno.test("MoveItems carries the item in the device's sync state to its new id", async () => {
+  const ctx = fakeContext();
+  const uid = ctx.mailbox.put("INBOX", "Subject: a\r\n\r\n");
+  const inbox = folderId(ctx, "INBOX");
+  const trash = folderId(ctx, "Trash");
+  const state = { epoch: "e", generation: 2, cursor: "c", pending: false, options: "{}", replay: "" };
+  const device = ctx.device.id;
+  ctx.store.syncState.commit(device, inbox, {
+    state,
+    upserts: [{ id: String(uid), token: "t1", date: 5, failed: false }],
+    removes: [],
+    clientIds: [],
+  });
+  ctx.store.syncState.commit(device, trash, { state, upserts: [], removes: [], clientIds: [] });
+  const reply = await moveItems(request([`${inbox}:${uid}`, inbox, trash]), ctx);
+  const newId = childText(childrenNamed(reply.body, "Response")[0], "DstMsgId")!.split(":")[1]!;
+  assert.deepEqual([...ctx.store.syncState.items(device, inbox).keys()], []);
+  assert.deepEqual(ctx.store.syncState.items(device, trash).get(newId), {
+    id: newId,
+    token: "t1",
+    date: 5,
+    failed: false,
+  });
+  assert.equal(ctx.store.syncState.collection(device, trash)?.generation, 2, "the SyncKey is unchanged");
+});
