@@ -9,6 +9,7 @@ import { getAttachment } from "./commands/get_attachment.ts";
 import { folderUpdate } from "./commands/folder_update.ts";
 import { moveItems } from "./commands/move_items.ts";
 import { sendMail } from "./commands/send_mail.ts";
+import { resolveRecipients } from "./commands/resolve_recipients.ts";
 import { search } from "./commands/search.ts";
 import { settings } from "./commands/settings.ts";
 import { smartForward } from "./commands/smart_forward.ts";
@@ -58,4 +59,10 @@ export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   // Settings needs no policy: phones send DeviceInformation before Provision in 16.x (MS-ASCMD 2.2.1.18).
   Settings: { handler: settings, minVersion: "12.0", needsProvisioning: false, body: "wbxml" },
   Search: { handler: search, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  ResolveRecipients: {
+    handler: resolveRecipients,
+    minVersion: "12.0",
+    needsProvisioning: true,
+    body: "wbxml",
+  },
 };
