@@ -1,5 +1,5 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { MIGRATIONS } from "./migrations/mod.ts";
+import { type Migration, MIGRATIONS } from "./migrations/mod.ts";
 
 /** A value SQLite accepts as a parameter. */
 export type SqlValue = SQLInputValue;
@@ -21,7 +21,7 @@ export class Database {
    * Opens (creating when needed) the database at `path` (":memory:" for unit
    * tests), applies flash-friendly settings and pending migrations.
    */
-  static open(path: string): Database {
+  static open(path: string, migrations: Migration[] = MIGRATIONS): Database {
     const db = new DatabaseSync(path);
     // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode
     // is crash-safe (a power cut may lose the last commits, never corrupt) and
@@ -35,7 +35,7 @@ export class Database {
     db.exec("PRAGMA busy_timeout = 5000");
     db.exec("PRAGMA temp_store = MEMORY");
     const database = new Database(db);
-    database.#migrate();
+    database.#migrate(migrations);
     return database;
   }
 
@@ -112,13 +112,29 @@ export class Database {
     this.#db.close();
   }
 
-  #migrate(): void {
-    const current = this.schemaVersion;
-    for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
+  #migrate(migrations: Migration[]): void {
+    // Applied migrations are recorded one by one (not as a single version
+    // number) so that numbers reserved for features which land later still
+    // apply on a data dir that already ran a higher-numbered one.
+    this.#db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT",
+    );
+    const applied = new Set(
+      (this.#db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) =>
+        r.version
+      ),
+    );
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(migration.version)) continue;
       this.transaction(() => {
         this.#db.exec(migration.sql);
-        this.#db.exec(`PRAGMA user_version = ${migration.version}`);
+        this.#db.prepare("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)").run(
+          migration.version,
+          migration.name,
+          Date.now(),
+        );
+        const highest = Math.max(migration.version, this.schemaVersion);
+        this.#db.exec(`PRAGMA user_version = ${highest}`);
       });
     }
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Store } from "../../src/store/mod.ts";
+import { Database, Store } from "../../src/store/mod.ts";
 
 function sighting(deviceId = "DEV1") {
   return {
@@ -70,4 +70,28 @@ Deno.test("Database.transaction() rolls back every change when the body throws",
     }), /boom/);
   assert.equal(store.settings.get("k"), undefined);
   store.close();
+});
+
+Deno.test("migrations apply by number even when a higher-numbered one ran first", async () => {
+  const dir = await Deno.makeTempDir();
+  const m = (version: number) => ({
+    version,
+    name: `m${version}`,
+    sql: `CREATE TABLE t${version} (x INTEGER)`,
+  });
+  try {
+    const path = `${dir}/db.sqlite`;
+    Database.open(path, [m(1), m(3)]).close();
+    // A later build adds migration 2, whose number was reserved earlier.
+    const db = Database.open(path, [m(1), m(2), m(3)]);
+    assert.deepEqual(db.all("SELECT name FROM sqlite_master WHERE name LIKE 't%' ORDER BY name"), [
+      { name: "t1" },
+      { name: "t2" },
+      { name: "t3" },
+    ]);
+    assert.equal(db.schemaVersion, 3);
+    db.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
