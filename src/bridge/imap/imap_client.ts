@@ -192,31 +192,29 @@ function parseCopyUid(code: StatusResponse["code"]): CopyResult | null {
   if (!code || code.args.length < 3) return null;
   const sourceUids = valueText(code.args[1]) ?? "";
   const destinationUids = valueText(code.args[2]) ?? "";
-  const source = expandSequenceSet(sourceUids);
-  const destination = expandSequenceSet(destinationUids);
-  // Order matters: COPYUID lists sources in the order the destination UIDs were assigned.
-  const sourceOrdered = sourceUids.includes(":") || sourceUids.includes(",")
-    ? orderedSet(sourceUids)
-    : source;
-  const destOrdered = orderedSet(destinationUids);
+  // Order matters: the n-th source UID became the n-th destination UID (RFC 4315 section 3).
+  const source = orderedSet(sourceUids);
+  const destination = orderedSet(destinationUids);
   const map = new Map<number, number>();
-  sourceOrdered.forEach((uid, i) => {
-    const target = destOrdered[i] ?? destination[i];
+  source.forEach((uid, i) => {
+    const target = destination[i];
     if (target !== undefined) map.set(uid, target);
   });
   return { uidValidity: valueNumber(code.args[0]), sourceUids, destinationUids, map };
 }
 
-/** Expands a set keeping the server's order (ranges may be descending in COPYUID). */
+/** Expands a set keeping the server's order (a range may be written high:low); bounded like expandSequenceSet. */
 function orderedSet(set: string): number[] {
   const out: number[] = [];
   for (const range of set.split(",")) {
     const [a, b] = range.split(":").map(Number);
-    if (a === undefined || Number.isNaN(a)) continue;
-    const end = b ?? a;
+    if (a === undefined || !Number.isSafeInteger(a)) continue;
+    const end = b !== undefined && Number.isSafeInteger(b) ? b : a;
     const step = end >= a ? 1 : -1;
-    for (let n = a; step > 0 ? n <= end : n >= end; n += step) out.push(n);
-    if (out.length > IMAP_LIMITS.maxExpandedSet) break;
+    for (let n = a; step > 0 ? n <= end : n >= end; n += step) {
+      if (out.length >= IMAP_LIMITS.maxExpandedSet) return out;
+      out.push(n);
+    }
   }
   return out;
 }
@@ -253,6 +251,7 @@ export class ImapClient {
   readonly #listeners = new Set<(event: UntaggedEvent) => void>();
   readonly #closeListeners = new Set<(error: ImapConnectionError | null) => void>();
   #loggingOut = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(conn: Deno.Conn, timeoutMs: number) {
     this.#conn = conn;
@@ -521,11 +520,13 @@ export class ImapClient {
 
   /**
    * UID FETCH streaming rows as they arrive. `items` is the raw item list, e.g.
-   * `"(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)"`. The command
+   * `"(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)"`, or its items
+   * as an array. All message addressing in this client is by UID. The command
    * starts when iteration starts; leaving the loop early drains the rest unseen.
    */
-  fetch(uidSet: string, items: string, options: FetchOptions = {}): FetchStream {
+  fetch(uidSet: string, items: string | readonly string[], options: FetchOptions = {}): FetchStream {
     checkSequenceSet(uidSet);
+    if (typeof items !== "string") items = `(${items.join(" ")})`;
     let modifiers = "";
     if (options.changedSince !== undefined) {
       modifiers = ` (CHANGEDSINCE ${options.changedSince}${options.vanished ? " VANISHED" : ""})`;
@@ -612,14 +613,18 @@ export class ImapClient {
   }
 
   /** All rows of a UID FETCH collected (for small sets). */
-  async fetchAll(uidSet: string, items: string, options: FetchOptions = {}): Promise<FetchRow[]> {
+  async fetchAll(
+    uidSet: string,
+    items: string | readonly string[],
+    options: FetchOptions = {},
+  ): Promise<FetchRow[]> {
     const rows: FetchRow[] = [];
     for await (const row of this.fetch(uidSet, items, options)) rows.push(row);
     return rows;
   }
 
   /** One message's row by UID, or null when it does not exist. */
-  async fetchOne(uid: number, items: string): Promise<FetchRow | null> {
+  async fetchOne(uid: number, items: string | readonly string[]): Promise<FetchRow | null> {
     const rows = await this.fetchAll(String(uid), items);
     return rows.find((row) => row.uid === uid) ?? null;
   }
@@ -689,11 +694,22 @@ export class ImapClient {
     return started.promise;
   }
 
-  /** UID SEARCH (ESEARCH `RETURN (ALL)` where offered); `criteria` is raw search syntax, e.g. `UNSEEN SINCE 1-Jan-2024`. */
-  async search(criteria: string): Promise<number[]> {
+  /**
+   * UID SEARCH (ESEARCH `RETURN (ALL)` where offered). `criteria` is raw search
+   * syntax (`UNSEEN SINCE 1-Jan-2024`) or a token list (`["HEADER", "Message-ID", id]`)
+   * whose items are quoted or sent as literals as needed; non-ASCII tokens add
+   * `CHARSET UTF-8`.
+   */
+  async search(criteria: string | readonly string[]): Promise<number[]> {
     const esearch = this.capabilities.has("ESEARCH");
+    const parts: CommandPart[] = [`UID SEARCH ${esearch ? "RETURN (ALL) " : ""}`];
+    if (typeof criteria === "string") parts.push(criteria);
+    else {
+      if (criteria.some((token) => /[\u0080-\uffff]/.test(token))) parts.push("CHARSET UTF-8 ");
+      criteria.forEach((token, i) => parts.push(...(i > 0 ? [" "] : []), astring(token)));
+    }
     let uids: number[] = [];
-    await this.#run([`UID SEARCH ${esearch ? "RETURN (ALL) " : ""}${criteria}`], (r) => {
+    await this.#run(parts, (r) => {
       if (r.kind !== "data") return false;
       if (r.name === "ESEARCH") {
         uids = expandSequenceSet(parseEsearch(r).items.get("ALL") ?? "");
@@ -806,6 +822,11 @@ export class ImapClient {
   /** SUBSCRIBE (or UNSUBSCRIBE with `false`). */
   async subscribe(mailbox: string, subscribed = true): Promise<void> {
     await this.#run([subscribed ? "SUBSCRIBE " : "UNSUBSCRIBE ", mailboxArg(mailbox)]);
+  }
+
+  /** UNSUBSCRIBE. */
+  unsubscribe(mailbox: string): Promise<void> {
+    return this.subscribe(mailbox, false);
   }
 
   /**
@@ -950,6 +971,7 @@ export class ImapClient {
       const pending: Pending = { ...hooks, tag, done: finished };
       if (onUntagged) pending.onUntagged = onUntagged;
       this.#current = pending;
+      this.#armTimer();
       const literalPlus = this.capabilities.has("LITERAL+");
       let line = `${tag} `;
       for (const part of parts) {
@@ -978,6 +1000,7 @@ export class ImapClient {
       return this.#check(await finished.promise);
     } finally {
       this.#current = null;
+      clearTimeout(this.#timer);
       release();
     }
   }
@@ -989,29 +1012,34 @@ export class ImapClient {
     pending.continuation = undefined;
   }
 
+  /**
+   * Arms the inactivity timer of the running command (not IDLE): it fires when
+   * the server sends nothing for `timeoutMs`. Reset on every read; off while the
+   * pump waits for a slow consumer, since then the server is not the one late.
+   */
+  #armTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#current || this.#current.idle || this.#error) return;
+    this.#timer = setTimeout(() => {
+      this.#fail(new ImapConnectionError(`IMAP server did not answer within ${this.#timeoutMs} ms`));
+    }, this.#timeoutMs);
+  }
+
   /** The read loop: socket → assembler → dispatch, awaiting slow consumers (backpressure). */
   async #pump(): Promise<void> {
     const buffer = new Uint8Array(IMAP_LIMITS.readChunkBytes);
     try {
       for (;;) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        if (this.#current && !this.#current.idle) {
-          timer = setTimeout(() => {
-            this.#fail(new ImapConnectionError(`IMAP server did not answer within ${this.#timeoutMs} ms`));
-          }, this.#timeoutMs);
-        }
-        let n: number | null;
-        try {
-          n = await this.#conn.read(buffer);
-        } finally {
-          clearTimeout(timer);
-        }
+        const n = await this.#conn.read(buffer);
+        clearTimeout(this.#timer);
         if (n === null) {
           throw new ImapConnectionError(
             this.#bye ? `Server closed the connection: "${this.#bye}"` : "Server closed the connection",
           );
         }
         for (const event of this.#assembler.push(buffer.subarray(0, n))) await this.#dispatch(event);
+        this.#armTimer();
       }
     } catch (error) {
       if (this.#error) return;
@@ -1083,6 +1111,7 @@ export class ImapClient {
     this.#current?.continuation?.reject(this.#error);
     this.#current?.done.reject(this.#error);
     this.#idleStop = null;
+    clearTimeout(this.#timer);
     this.#resolveClosed();
     for (const listener of this.#closeListeners) {
       try {

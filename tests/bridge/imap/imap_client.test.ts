@@ -249,6 +249,59 @@ Deno.test("ImapClient against a real Dovecot", async (t) => {
       await client.logout();
     }
 
+    await t.step("login() falls back to AUTHENTICATE PLAIN when LOGIN is disabled", async () => {
+      for (const saslIr of [true, false]) {
+        const client = await ImapClient.connect({ url: store.imapUrl, tls: { caCerts: [store.caPem] } });
+        client.capabilities.add("LOGINDISABLED");
+        if (!saslIr) client.capabilities.delete("SASL-IR");
+        await client.login("alice", "alice-secret");
+        assert.ok(client.capabilities.has("QRESYNC"), "capabilities after AUTHENTICATE");
+        await client.logout();
+      }
+      const bad = await ImapClient.connect({ url: store.imapUrl, tls: { caCerts: [store.caPem] } });
+      bad.capabilities.add("LOGINDISABLED");
+      await assert.rejects(bad.login("alice", "nope"), ImapAuthError);
+      bad.close();
+    });
+
+    await t.step("without LITERAL+, ESEARCH and MOVE the fallbacks give the same results", async () => {
+      const client = await connect(store, "alice");
+      try {
+        for (const capability of ["LITERAL+", "ESEARCH", "MOVE"]) client.capabilities.delete(capability);
+        const appended = await client.append("INBOX", enc.encode(message("Grüße aus Köln", "Käse\r\n")));
+        assert.ok(appended);
+        await client.append("INBOX", enc.encode(message("Other")));
+        await client.select("INBOX");
+        assert.deepEqual(await client.search(["SUBJECT", "Other"]), [appended.uid + 1]);
+        assert.deepEqual(await client.search(["BODY", "Käse"]), [appended.uid]);
+        const moved = await client.move(String(appended.uid), "Trash");
+        assert.equal(moved?.map.size, 1);
+        assert.deepEqual(await client.search("ALL"), [appended.uid + 1]);
+        assert.equal((await client.status("Trash")).messages, 1);
+      } finally {
+        await client.logout();
+      }
+    });
+
+    await t.step("a command the server leaves unanswered times out with ImapConnectionError", async () => {
+      const proxy = startProxy(store.imapPort);
+      try {
+        const account = store.users[0]!;
+        const client = await ImapClient.connect({
+          url: `imap://127.0.0.1:${proxy.port}`,
+          tls: { caCerts: [store.caPem] },
+          timeoutMs: 500,
+        });
+        await client.login(account.name, account.password);
+        proxy.stall();
+        await assert.rejects(client.noop(), /did not answer within 500 ms/);
+        await client.closed;
+        assert.equal(client.isClosed, true);
+      } finally {
+        proxy.close();
+      }
+    });
+
     await t.step(
       "a dropped connection fails commands with ImapConnectionError and resolves closed",
       async () => {
@@ -271,28 +324,43 @@ Deno.test("ImapClient against a real Dovecot", async (t) => {
   }
 });
 
-/** A one-connection TCP relay to `port` whose drop() cuts both sides, as a dying network would. */
+/** A TCP relay to `port`: drop() cuts every connection as a dying network would, stall() stops server-to-client data. */
 function startProxy(port: number) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const sockets: Deno.Conn[] = [];
+  let stalled = false;
+  const relay = async (from: Deno.Conn, to: Deno.Conn, toClient: boolean) => {
+    const buffer = new Uint8Array(16 * 1024);
+    for (;;) {
+      const n = await from.read(buffer);
+      if (n === null) break;
+      if (toClient && stalled) continue;
+      let offset = 0;
+      while (offset < n) offset += await to.write(buffer.subarray(offset, n));
+    }
+  };
   (async () => {
     for await (const inbound of listener) {
       const outbound = await Deno.connect({ hostname: "127.0.0.1", port });
       sockets.push(inbound, outbound);
-      inbound.readable.pipeTo(outbound.writable).catch(() => {});
-      outbound.readable.pipeTo(inbound.writable).catch(() => {});
+      relay(inbound, outbound, false).catch(() => {});
+      relay(outbound, inbound, true).catch(() => {});
     }
   })().catch(() => {});
   return {
     port: (listener.addr as Deno.NetAddr).port,
+    stall() {
+      stalled = true;
+    },
     drop() {
       for (const socket of sockets) {
         try {
           socket.close();
-        } catch { /* already closed by the pipe */ }
+        } catch { /* already closed */ }
       }
     },
     close() {
+      this.drop();
       listener.close();
     },
   };
