@@ -225,6 +225,16 @@ Deno.test("ImapClient against a real Dovecot", async (t) => {
         assert.equal(found.length, 1);
         await idle.ended;
         await idle.done();
+        const again = await client.idle();
+        const expunged = waitFor(client, (e) => e.type === "vanished" || e.type === "expunge");
+        const other = await connect(store);
+        await other.select("INBOX");
+        await other.store(String(found[0]), "+FLAGS.SILENT", ["\\Deleted"]);
+        await other.expunge(String(found[0]));
+        await other.logout();
+        await expunged;
+        await again.done();
+        assert.deepEqual(await client.search('SUBJECT "While idle"'), []);
       });
 
       await t.step("notify() reports a delivery to a non-selected mailbox", async () => {
