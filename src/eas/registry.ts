@@ -8,6 +8,7 @@ import { itemOperations } from "./commands/item_operations.ts";
 import { getAttachment } from "./commands/get_attachment.ts";
 import { folderUpdate } from "./commands/folder_update.ts";
 import { moveItems } from "./commands/move_items.ts";
+import { ping } from "./commands/ping.ts";
 import { sendMail } from "./commands/send_mail.ts";
 import { resolveRecipients } from "./commands/resolve_recipients.ts";
 import { search } from "./commands/search.ts";
@@ -38,6 +39,7 @@ export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   FolderSync: { handler: folderSync, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   // An empty body repeats the previous request (MS-ASCMD 2.2.1.21).
   Sync: { handler: sync, minVersion: "2.5", needsProvisioning: true, body: "wbxml-or-empty" },
+  Ping: { handler: ping, minVersion: "2.5", needsProvisioning: true, body: "wbxml-or-empty" },
   GetItemEstimate: { handler: getItemEstimate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   ItemOperations: { handler: itemOperations, minVersion: "12.0", needsProvisioning: true, body: "wbxml" },
   // Replaced by ItemOperations in 14.0 (MS-ASCMD 2.2.1.8).

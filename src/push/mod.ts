@@ -7,5 +7,6 @@
 export * from "./hub.ts";
 export * from "./limits.ts";
 export * from "./polling_watcher.ts";
+export * from "./push_context.ts";
 export * from "./storm_guard.ts";
 export * from "./watcher.ts";

@@ -9,6 +9,7 @@ export interface StormOptions {
   slowAfter?: number;
   throttleAfter?: number;
   maxDevices?: number;
+  holdMs?: number;
 }
 
 interface Window {
@@ -29,12 +30,15 @@ export class StormGuard {
   readonly #slowAfter: number;
   readonly #throttleAfter: number;
   readonly #maxDevices: number;
+  /** How long a slowed device's requests are held before any answer. */
+  readonly holdMs: number;
 
   constructor(options: StormOptions = {}) {
     this.#windowMs = options.windowMs ?? PUSH_LIMITS.stormWindowMs;
     this.#slowAfter = options.slowAfter ?? PUSH_LIMITS.stormSlowAfter;
     this.#throttleAfter = options.throttleAfter ?? PUSH_LIMITS.stormThrottleAfter;
     this.#maxDevices = options.maxDevices ?? PUSH_LIMITS.stormTrackedDevices;
+    this.holdMs = options.holdMs ?? PUSH_LIMITS.stormHoldMs;
   }
 
   /** Counts one request of `device` and judges it. */

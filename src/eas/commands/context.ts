@@ -3,6 +3,7 @@ import type { MailOperations } from "../../backend/mail_operations.ts";
 import type { MailSubmitter } from "../../backend/submission.ts";
 import type { Credentials } from "../../backend/types.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { PushContext } from "../../push/push_context.ts";
 import type { Store } from "../../store/mod.ts";
 import type { DeviceRecord } from "../../store/devices.ts";
 import type { OutOfOfficeService, PasswordRecovery, UserIdentity } from "./settings.ts";
@@ -66,6 +67,8 @@ export interface CommandContext {
   gal?: GalDirectory;
   /** Mailbox search over IMAP (Search Mailbox, Find mailbox). */
   mailSearch?: MailSearch;
+  /** Direct Push (Ping): the change hub, storm guard and heartbeat bounds; absent in unit tests of other commands. */
+  push?: PushContext;
 }
 
 /** The contract of every command module: `(request, context) => Promise<response>`. */
