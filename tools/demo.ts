@@ -11,20 +11,13 @@ const LISTEN = Deno.env.get("PUSHBRIDGE_LISTEN") ?? "0.0.0.0:8443";
 const SETUP_LISTEN = Deno.env.get("PUSHBRIDGE_SETUP_LISTEN") ?? "127.0.0.1:8080";
 
 const mailstore = await startMailstore({ dav: true, postfix: true, sieve: true });
-let box: Deno.ChildProcess | undefined;
-const stop = async () => {
-  try {
-    box?.kill("SIGTERM");
-    await box?.status;
-  } catch { /* already gone */ }
+try {
+  await seedDemoMail(mailstore);
+} catch (error) {
   await mailstore.stop();
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
-
-await seedDemoMail(mailstore);
-box = new Deno.Command(Deno.execPath(), {
+  throw error;
+}
+const box = new Deno.Command(Deno.execPath(), {
   args: ["run", "--allow-all", new URL("../src/main.ts", import.meta.url).pathname, "serve"],
   env: {
     PUSHBRIDGE_DATA: DATA_DIR,
@@ -38,6 +31,16 @@ box = new Deno.Command(Deno.execPath(), {
   stdout: "inherit",
   stderr: "inherit",
 }).spawn();
+const stop = async () => {
+  try {
+    box.kill("SIGTERM");
+    await box.status;
+  } catch { /* already gone */ }
+  await mailstore.stop();
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);
 
 const port = LISTEN.split(":").pop();
 console.log(`
