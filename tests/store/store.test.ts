@@ -84,7 +84,9 @@ Deno.test("migrations apply by number even when a higher-numbered one ran first"
     Database.open(path, [m(1), m(3)]).close();
     // A later build adds migration 2, whose number was reserved earlier.
     const db = Database.open(path, [m(1), m(2), m(3)]);
-    const tables = db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE name LIKE 't%' ORDER BY name");
+    const tables = db.all<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE name LIKE 't%' ORDER BY name",
+    );
     assert.deepEqual(tables.map((t) => t.name), ["t1", "t2", "t3"]);
     assert.equal(db.schemaVersion, 3);
     db.close();
