@@ -17,6 +17,11 @@ import { ImapMailSearch } from "./bridge/imap/search.ts";
 import { manageSieveTarget, SieveOutOfOffice } from "./bridge/sieve/sieve_oof.ts";
 import type { CommandContext } from "./eas/commands/context.ts";
 import { autodiscoverDomains } from "./http/autodiscover.ts";
+import { ImapWatcherFactory } from "./bridge/imap/watcher.ts";
+import { ChangeHub } from "./push/hub.ts";
+import { heartbeatBounds } from "./push/limits.ts";
+import type { PushContext } from "./push/push_context.ts";
+import { StormGuard } from "./push/storm_guard.ts";
 
 /** A running box: its listeners and how to stop them. */
 export interface RunningServer {
@@ -25,6 +30,8 @@ export interface RunningServer {
   /** PEM of the CA that signed the served certificate (self-signed mode), for clients and tests. */
   caCertPem?: string;
   store: Store;
+  /** Direct Push: the hub (provisioning calls push.hub.kick(user, deviceId) on wipes and policy changes). */
+  push: PushContext;
   close(): Promise<void>;
 }
 
@@ -76,6 +83,22 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
   });
   const servicesFor = userServices(settings, store, imapPool, mailstoreCaCerts);
+  // One watcher per active user (IMAP NOTIFY or IDLE+STATUS), shared by all of the user's devices.
+  const push: PushContext = {
+    hub: new ChangeHub({
+      factories: settings.imapUrl
+        ? [
+          new ImapWatcherFactory({
+            url: settings.imapUrl,
+            ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+            log,
+          }),
+        ]
+        : [],
+    }),
+    storm: new StormGuard(),
+    heartbeat: heartbeatBounds(),
+  };
   const easApp = createEasApp({
     store,
     auth,
@@ -83,6 +106,7 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     log,
     autodiscover,
     servicesFor,
+    push,
     ...(submitter ? { submitter } : {}),
     ...(imapPool
       ? { mailOpsFor: (credentials: Credentials) => new ImapMailOperations(imapPool, credentials) }
@@ -125,7 +149,10 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     easUrl: `${scheme}://${displayHost(easAddr.hostname)}:${easAddr.port}`,
     setupUrl: `http://${displayHost(setupAddr.hostname)}:${setupAddr.port}`,
     store,
+    push,
     async close() {
+      // Held Pings are answered first: shutdown() waits for in-flight requests.
+      push.hub.close();
       await Promise.allSettled([easServer.shutdown(), setupServer.shutdown()]);
       await imapPool?.close();
       store.close();

@@ -11,6 +11,7 @@ import { parseEasQuery } from "../eas/protocol/query.ts";
 import { atLeast, isProtocolVersion, PROTOCOL_VERSIONS } from "../eas/protocol/versions.ts";
 import { COMMANDS, type CommandSpec } from "../eas/registry.ts";
 import type { Logger } from "../log/logger.ts";
+import { type PushContext, syncWaiter } from "../push/push_context.ts";
 import type { Store } from "../store/mod.ts";
 import type { DeviceRecord } from "../store/devices.ts";
 import { decode, encode, encodeStream, WbxmlSyntaxError } from "../wbxml/mod.ts";
@@ -45,6 +46,8 @@ export interface EasAppDeps {
   ): Pick<CommandContext, "oof" | "identity" | "passwordRecovery" | "gal" | "mailSearch">;
   /** Autodiscover (POX and JSON) served on the same listener, under any path capitalisation. */
   autodiscover?: MiddlewareHandler;
+  /** Direct Push: Ping and hanging Sync wait in its hub; a new Ping or Sync of a device ends its held one. */
+  push?: PushContext;
 }
 
 /** Response header naming the server's EAS version (MS-ASHTTP 2.2.2.1.1). */
@@ -144,7 +147,21 @@ async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promi
       ...(deps.submitter ? { submitter: deps.submitter } : {}),
       ...(deps.mailOpsFor ? { mailOps: deps.mailOpsFor(auth.credentials) } : {}),
       ...(deps.servicesFor ? deps.servicesFor(auth.credentials, user) : {}),
+      ...(deps.push ? { push: deps.push } : {}),
+      ...(deps.push && query.command === "Sync"
+        ? {
+          waitForChanges: syncWaiter(deps.push, {
+            user,
+            deviceId: query.deviceId,
+            credentials: auth.credentials,
+          }),
+        }
+        : {}),
     };
+    // A new Ping or Sync supersedes the device's held request at once (its resources are freed).
+    if (deps.push && (query.command === "Ping" || query.command === "Sync")) {
+      deps.push.hub.supersede(user, query.deviceId);
+    }
     const gated = deps.gate ? await deps.gate(request, context, spec) : undefined;
     const response = gated ?? await spec.handler(request, context);
     deps.log.info("eas.request", {
