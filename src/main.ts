@@ -4,6 +4,8 @@ import { startPushbridge } from "./server.ts";
 import { Store } from "./store/mod.ts";
 import { VERSION } from "./version.ts";
 import { runWbxmlCli } from "./wbxml/cli.ts";
+import { runDoctorCli } from "./doctor/cli.ts";
+import { runUpdateCli } from "./update/cli.ts";
 
 const USAGE = `pushbridge ${VERSION}: Exchange ActiveSync for the office mailstore
 
@@ -11,6 +13,8 @@ Usage:
   pushbridge serve            start the EAS server and the setup page
   pushbridge admin ...        device, policy, wipe and audit operations
   pushbridge wbxml decode|encode   convert WBXML <-> XML (stdin to stdout)
+  pushbridge doctor           check data dir, certificate, mailstore, clock, free space
+  pushbridge update FILE.pbu  install a signed update (rolls back when not healthy)
   pushbridge --version
 
 Settings come from the setup page; PUSHBRIDGE_* environment variables win (see README.md).`;
@@ -25,6 +29,10 @@ async function main(args: string[]): Promise<number> {
       return await runWbxmlCli(rest);
     case "admin":
       return adminCli(rest);
+    case "doctor":
+      return await runDoctorCli(rest, env());
+    case "update":
+      return await runUpdateCli(rest, env());
     case "--version":
     case "version":
       console.log(`pushbridge ${VERSION}`);
