@@ -248,7 +248,8 @@ Deno.test("a device in a Ping storm is held before answering, then refused with 
     const started = Date.now();
     const slowed = ping(request(pingBody(480, [s.inbox])), s.context());
     await new Promise((resolve) => setTimeout(resolve, 5));
-    s.push.hub.kick("alice");
+    s.factory.sinks.at(-1)!.changed(["imap:INBOX"], ["1"]);
+    s.factory.sinks.at(-1)!.changed(["imap:INBOX"], ["2"]);
     assert.equal(statusOf((await slowed).body), PING_STATUS.ChangesFound);
     assert.ok(Date.now() - started >= 60, "held for the storm hold time");
     await assert.rejects(
