@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { contactFromVcard, vcardFromContact } from "../../../src/bridge/dav/vcard_map.ts";
+import { parseComponents, prop, props } from "../../../src/bridge/dav/ical.ts";
+
+const CARD30 = [
+  "BEGIN:VCARD",
+  "VERSION:3.0",
+  "UID:c1",
+  "FN:Jane Q. Doe",
+  "N:Doe;Jane;Q.;Dr.;PhD",
+  "NICKNAME:JD",
+  "ORG:Example Inc.;R&D",
+  "TITLE:Engineer",
+  "X-MS-OFFICELOCATION:B-12",
+  "BDAY:1980-04-05",
+  "X-ANNIVERSARY:2005-06-07",
+  "X-SPOUSE:John",
+  "X-ASSISTANT:Ann",
+  "X-MANAGER:Max",
+  "X-MS-CHILD:Kid One",
+  "X-MS-CHILD:Kid Two",
+  "EMAIL;TYPE=INTERNET,WORK:jane@work.example",
+  "EMAIL;TYPE=INTERNET,HOME,PREF:jane@home.example",
+  "EMAIL;TYPE=INTERNET:third@example.com",
+  "EMAIL;TYPE=INTERNET:fourth@example.com",
+  "TEL;TYPE=CELL:+1 555 0100",
+  "TEL;TYPE=WORK,VOICE:+1 555 0101",
+  "TEL;TYPE=WORK,VOICE:+1 555 0102",
+  "TEL;TYPE=HOME:+1 555 0103",
+  "TEL;TYPE=WORK,FAX:+1 555 0104",
+  "TEL;TYPE=HOME,FAX:+1 555 0105",
+  "TEL;TYPE=PAGER:+1 555 0106",
+  "TEL;TYPE=CAR:+1 555 0107",
+  "TEL;TYPE=X-ASSISTANT:+1 555 0108",
+  "ADR;TYPE=WORK:;;1 Main St;Springfield;IL;62701;USA",
+  "ADR;TYPE=HOME:;;2 Home Rd\\, Apt 3;Shelbyville;IL;62565;USA",
+  "URL:https://jane.example",
+  "X-JABBER:jane@jabber.example",
+  "NOTE:Met at conf\\nsecond line",
+  "CATEGORIES:Friends,VIP",
+  "PHOTO;ENCODING=b;TYPE=JPEG:/9j/4AAQ",
+  "X-CUSTOM:untouched",
+  "END:VCARD",
+  "",
+].join("\r\n");
+
+Deno.test("contactFromVcard() maps names, phones, emails, addresses and the rest of a 3.0 card", () => {
+  const { contact } = contactFromVcard(CARD30);
+  assert.deepEqual(contact, {
+    lastName: "Doe",
+    firstName: "Jane",
+    middleName: "Q.",
+    title: "Dr.",
+    suffix: "PhD",
+    companyName: "Example Inc.",
+    department: "R&D",
+    fileAs: "Jane Q. Doe",
+    nickName: "JD",
+    jobTitle: "Engineer",
+    officeLocation: "B-12",
+    webPage: "https://jane.example",
+    spouse: "John",
+    assistantName: "Ann",
+    managerName: "Max",
+    birthday: new Date(Date.UTC(1980, 3, 5, 12)),
+    anniversary: new Date(Date.UTC(2005, 5, 7, 12)),
+    email1Address: "jane@home.example",
+    email2Address: "jane@work.example",
+    email3Address: "third@example.com",
+    imAddress: "jane@jabber.example",
+    mobilePhoneNumber: "+1 555 0100",
+    businessFaxNumber: "+1 555 0104",
+    homeFaxNumber: "+1 555 0105",
+    pagerNumber: "+1 555 0106",
+    carPhoneNumber: "+1 555 0107",
+    assistantPhoneNumber: "+1 555 0108",
+    businessPhoneNumber: "+1 555 0101",
+    business2PhoneNumber: "+1 555 0102",
+    homePhoneNumber: "+1 555 0103",
+    businessAddressStreet: "1 Main St",
+    businessAddressCity: "Springfield",
+    businessAddressState: "IL",
+    businessAddressPostalCode: "62701",
+    businessAddressCountry: "USA",
+    homeAddressStreet: "2 Home Rd, Apt 3",
+    homeAddressCity: "Shelbyville",
+    homeAddressState: "IL",
+    homeAddressPostalCode: "62565",
+    homeAddressCountry: "USA",
+    body: { type: 1, estimatedDataSize: 23, truncated: false, data: "Met at conf\nsecond line" },
+    categories: ["Friends", "VIP"],
+    children: ["Kid One", "Kid Two"],
+    picture: "/9j/4AAQ",
+  });
+});
+
+Deno.test("contactFromVcard() reads vCard 4.0 forms (data: photo, ANNIVERSARY, RELATED, IMPP, tel: URIs)", () => {
+  const { contact } = contactFromVcard(
+    "BEGIN:VCARD\nVERSION:4.0\nFN:A\nN:B;A;;;\nANNIVERSARY:20100102\nRELATED;TYPE=spouse;VALUE=text:Sam\n" +
+      "RELATED;TYPE=child;VALUE=text:Kim\nIMPP:xmpp:a@b\nTEL;VALUE=uri;TYPE=cell:tel:+4912\n" +
+      "PHOTO:data:image/jpeg;base64,AAEC\nEND:VCARD\n",
+  );
+  assert.equal(contact.anniversary?.toISOString(), "2010-01-02T12:00:00.000Z");
+  assert.equal(contact.spouse, "Sam");
+  assert.deepEqual(contact.children, ["Kim"]);
+  assert.equal(contact.imAddress, "xmpp:a@b");
+  assert.equal(contact.mobilePhoneNumber, "+4912");
+  assert.equal(contact.picture, "AAEC");
+});
+
+Deno.test("vcardFromContact() changes only what the phone changed and keeps the rest", () => {
+  const { contact } = contactFromVcard(CARD30);
+  const edited = { ...contact, mobilePhoneNumber: "+1 555 9999", jobTitle: "Lead" };
+  delete (edited as Record<string, unknown>).pagerNumber;
+  const out = vcardFromContact(edited, CARD30);
+  const card = parseComponents(out.vcf)[0]!;
+  const tels = props(card, "TEL").map((p) => p.value);
+  assert.ok(tels.includes("+1 555 9999"));
+  assert.ok(!tels.includes("+1 555 0106"), "dropped pager removed");
+  assert.equal(props(card, "EMAIL").length, 4, "the fourth email the phone never saw is kept");
+  assert.equal(prop(card, "X-CUSTOM")!.value, "untouched");
+  assert.equal(prop(card, "TITLE")!.value, "Lead");
+  assert.deepEqual(props(card, "TEL").find((p) => p.value === "+1 555 9999")!.params, { TYPE: ["CELL"] });
+  assert.deepEqual(contactFromVcard(out.vcf).contact, { ...edited });
+});
+
+Deno.test("vcardFromContact() creates a 3.0 card with FN, N, typed properties and escaping", () => {
+  const out = vcardFromContact(
+    {
+      firstName: "Ann",
+      lastName: "Lee, Jr",
+      email1Address: '"Ann Lee" <ann@example.com>',
+      homeAddressStreet: "5 Road; Unit 2",
+      homeAddressCity: "Town",
+      birthday: new Date(Date.UTC(1990, 0, 31, 23)),
+      picture: "AAEC",
+    },
+    undefined,
+    "new-uid",
+  );
+  assert.match(out.vcf, /^BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\\, Jr\r\n/);
+  assert.match(out.vcf, /\r\nN:Lee\\, Jr;Ann;;;\r\n/);
+  assert.match(out.vcf, /\r\nEMAIL;TYPE=INTERNET:ann@example.com\r\n/);
+  assert.match(out.vcf, /\r\nADR;TYPE=HOME:;;5 Road\\; Unit 2;Town;;;\r\n/);
+  assert.match(out.vcf, /\r\nBDAY:1990-02-01\r\n/);
+  assert.match(out.vcf, /\r\nPHOTO;ENCODING=b;TYPE=JPEG:AAEC\r\n/);
+  assert.equal(out.uid, "new-uid");
+});
