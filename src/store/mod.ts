@@ -1,5 +1,6 @@
 import { AuditRepository } from "./audit.ts";
 import { Database } from "./database.ts";
+import { DavStateRepository } from "./dav_state.ts";
 import { DeviceRepository } from "./devices.ts";
 import { DeviceInformationRepository } from "./device_information.ts";
 import { FolderRepository } from "./folders.ts";
@@ -9,6 +10,7 @@ import { SyncStateRepository } from "./sync_state.ts";
 
 export * from "./audit.ts";
 export * from "./database.ts";
+export * from "./dav_state.ts";
 export * from "./devices.ts";
 export * from "./device_information.ts";
 export * from "./folders.ts";
@@ -25,6 +27,7 @@ export class Store {
   readonly syncState: SyncStateRepository;
   readonly sentMail: SentMailRepository;
   readonly deviceInformation: DeviceInformationRepository;
+  readonly davState: DavStateRepository;
 
   constructor(readonly db: Database) {
     this.devices = new DeviceRepository(db);
@@ -34,6 +37,7 @@ export class Store {
     this.syncState = new SyncStateRepository(db);
     this.sentMail = new SentMailRepository(db);
     this.deviceInformation = new DeviceInformationRepository(db);
+    this.davState = new DavStateRepository(db);
   }
 
   /** Opens the store at a file path (":memory:" for unit tests). */
