@@ -1,0 +1,103 @@
+/**
+ * A Ping target for the push benchmark, run as its own process so its memory
+ * is measured alone: `--mode box` serves the real EAS front door (hono app,
+ * authenticator, SQLite store, change hub) over TLS; `--mode bare` is a bare
+ * `Deno.serve` TLS server that only holds each request open. Both answer
+ * `GET /stats` with their RSS (after a GC), held requests and SQLite writes.
+ *
+ * Mailstore logins are replaced by a fixed password check: 10,000 users
+ * cannot log in to a test Dovecot, and the memory question is about the box.
+ *
+ *   deno run -A --v8-flags=--expose-gc tools/load/ping_target.ts --mode box --users 1000 --data DIR
+ */
+import { parseArgs } from "node:util";
+import { CompositeBackend } from "../../src/backend/composite.ts";
+import { Authenticator } from "../../src/http/auth.ts";
+import { createEasApp } from "../../src/http/eas_app.ts";
+import { silentLogger } from "../../src/log/logger.ts";
+import { ChangeHub } from "../../src/push/hub.ts";
+import type { PushContext } from "../../src/push/push_context.ts";
+import { StormGuard } from "../../src/push/storm_guard.ts";
+import { Store } from "../../src/store/mod.ts";
+import { ensureCertificate } from "../../src/tls/load.ts";
+import { LOAD_PASSWORD } from "./ping_load.ts";
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: "string", default: "box" },
+    users: { type: "string", default: "100" },
+    data: { type: "string" },
+    "heartbeat-min": { type: "string", default: "60" },
+  },
+});
+const mode = values.mode;
+if (mode !== "box" && mode !== "bare") throw new Error(`Mode '${mode}' is not 'box' or 'bare'`);
+const dataDir = values.data ?? await Deno.makeTempDir({ prefix: "ping-target-" });
+const cert = await ensureCertificate(dataDir, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] });
+const dbPath = `${dataDir}/pushbridge.sqlite`;
+const store = mode === "box" ? Store.open(dbPath) : undefined;
+
+let held = 0;
+let handler: (request: Request) => Response | Promise<Response>;
+let hub: ChangeHub | undefined;
+if (store) {
+  // Every simulated user owns INBOX as folder "1", as after a first FolderSync.
+  const users = Number(values.users);
+  store.db.transaction(() => {
+    for (let i = 0; i < users; i++) store.folders.serverIdFor(`u${i}`, "imap:INBOX");
+  });
+  hub = new ChangeHub();
+  const push: PushContext = {
+    hub,
+    storm: new StormGuard(),
+    heartbeat: { minSeconds: Number(values["heartbeat-min"]), maxSeconds: 3540 },
+  };
+  const auth = new Authenticator((c) => Promise.resolve(c.password === LOAD_PASSWORD ? "ok" : "denied"));
+  const app = createEasApp({
+    store,
+    auth,
+    backendFor: () => new CompositeBackend([]),
+    log: silentLogger,
+    push,
+  });
+  handler = app.fetch;
+} else {
+  handler = async (request) => {
+    held++;
+    try {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 3_600_000);
+        request.signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+      return new Response(null, { status: 200 });
+    } finally {
+      held--;
+    }
+  };
+}
+
+const server = Deno.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  cert: cert.certPem,
+  key: cert.keyPem,
+  onListen: () => {},
+}, async (request) => {
+  const url = new URL(request.url);
+  if (url.pathname !== "/stats") return await handler(request);
+  (globalThis as { gc?: () => void }).gc?.();
+  const fileBytes = async (path: string) => (await Deno.stat(path).catch(() => ({ size: 0 }))).size;
+  return Response.json({
+    rss: Deno.memoryUsage().rss,
+    heapUsed: Deno.memoryUsage().heapUsed,
+    held: hub ? hub.stats().held : held,
+    totalChanges: store?.db.get<{ n: number }>("SELECT total_changes() AS n")?.n ?? 0,
+    dbBytes: await fileBytes(dbPath) + await fileBytes(`${dbPath}-wal`),
+  });
+});
+console.log(
+  JSON.stringify({ port: (server.addr as Deno.NetAddr).port, caCert: cert.caCertPem, pid: Deno.pid }),
+);
