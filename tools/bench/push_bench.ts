@@ -47,7 +47,11 @@ const TARGET = new URL("../load/ping_target.ts", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts a target process with its file limit raised as far as the hard limit allows. */
-async function startTarget(mode: "box" | "bare", users: number, extra: string[] = []): Promise<Target> {
+async function startTarget(
+  mode: "box" | "bare" | "hub",
+  users: number,
+  extra: string[] = [],
+): Promise<Target> {
   const args = [
     "run",
     "-A",
@@ -119,13 +123,18 @@ interface MemoryRow {
   held: number;
   boxBytesPerPing: number;
   bareBytesPerPing: number;
+  /** The change hub alone behind a bare Deno.serve: the hub's share of the box's cost. */
+  hubOnlyBytesPerPing: number;
   ratio: number;
   boxRssMb: number;
   bareRssMb: number;
 }
 
 /** RSS growth per held Ping of one target. */
-async function measureHeld(mode: "box" | "bare", count: number): Promise<{ perPing: number; rss: number }> {
+async function measureHeld(
+  mode: "box" | "bare" | "hub",
+  count: number,
+): Promise<{ perPing: number; rss: number }> {
   const target = await startTarget(mode, count);
   const body = pingBytes(900, ["1"]);
   let pings: HeldPing[] = [];
@@ -172,10 +181,12 @@ async function memoryBench(ctx: BenchContext): Promise<{ rows: MemoryRow[]; note
   for (const count of counts) {
     const bare = await measureHeld("bare", count);
     const box = await measureHeld("box", count);
+    const hubOnly = await measureHeld("hub", count);
     rows.push({
       held: count,
       boxBytesPerPing: Math.round(box.perPing),
       bareBytesPerPing: Math.round(bare.perPing),
+      hubOnlyBytesPerPing: Math.round(hubOnly.perPing),
       ratio: Number((box.perPing / bare.perPing).toFixed(2)),
       boxRssMb: Number((box.rss / 2 ** 20).toFixed(1)),
       bareRssMb: Number((bare.rss / 2 ** 20).toFixed(1)),
@@ -183,8 +194,24 @@ async function memoryBench(ctx: BenchContext): Promise<{ rows: MemoryRow[]; note
   }
   printTable(
     "Memory: RSS growth per Ping held over TLS (box vs bare Deno.serve, same run)",
-    ["held", "box B/Ping", "bare B/Ping", "ratio (goal <= 1.25)", "box RSS MB", "bare RSS MB"],
-    rows.map((r) => [r.held, r.boxBytesPerPing, r.bareBytesPerPing, r.ratio, r.boxRssMb, r.bareRssMb]),
+    [
+      "held",
+      "box B/Ping",
+      "hub-only B/Ping",
+      "bare B/Ping",
+      "ratio (goal <= 1.25)",
+      "box RSS MB",
+      "bare RSS MB",
+    ],
+    rows.map((r) => [
+      r.held,
+      r.boxBytesPerPing,
+      r.hubOnlyBytesPerPing,
+      r.bareBytesPerPing,
+      r.ratio,
+      r.boxRssMb,
+      r.bareRssMb,
+    ]),
   );
   if (note) console.log(`note: ${note}`);
   return note ? { rows, note } : { rows };
@@ -400,7 +427,11 @@ function memorySvg(rows: MemoryRow[]): string {
   const maxY = Math.max(...rows.flatMap((r) => [r.boxBytesPerPing, r.bareBytesPerPing]), 1) * 1.15;
   const x = (v: number) => left + (v / maxX) * (w - left - right);
   const y = (v: number) => h - bottom - (v / maxY) * (h - top - bottom);
-  const line = (key: "boxBytesPerPing" | "bareBytesPerPing", color: string, label: string) => {
+  const line = (
+    key: "boxBytesPerPing" | "bareBytesPerPing" | "hubOnlyBytesPerPing",
+    color: string,
+    label: string,
+  ) => {
     const points = rows.map((r) => `${x(r.held).toFixed(1)},${y(r[key]).toFixed(1)}`).join(" ");
     const last = rows[rows.length - 1];
     const dots = rows.map((r) => `<circle cx="${x(r.held)}" cy="${y(r[key])}" r="3" fill="${color}"/>`).join(
@@ -421,7 +452,9 @@ function memorySvg(rows: MemoryRow[]): string {
 <text x="${left - 6}" y="${y(0)}" text-anchor="end">0</text>
 <text x="${left - 6}" y="${y(maxY / 1.15) + 4}" text-anchor="end">${Math.round(maxY / 1.15)}</text>
 ${ticks}<text x="${(w - right + left) / 2}" y="${h - 6}" text-anchor="middle">Pings held</text>
-${line("boxBytesPerPing", "#c0392b", "Pushbridge")}${line("bareBytesPerPing", "#2c3e50", "bare Deno.serve")}
+${line("boxBytesPerPing", "#c0392b", "Pushbridge")}${line("hubOnlyBytesPerPing", "#27ae60", "hub only")}${
+    line("bareBytesPerPing", "#2c3e50", "bare Deno.serve")
+  }
 </svg>
 `;
 }

@@ -2,7 +2,9 @@
  * A Ping target for the push benchmark, run as its own process so its memory
  * is measured alone: `--mode box` serves the real EAS front door (hono app,
  * authenticator, SQLite store, change hub) over TLS; `--mode bare` is a bare
- * `Deno.serve` TLS server that only holds each request open. Both answer
+ * `Deno.serve` TLS server that only holds each request open; `--mode hub`
+ * holds each request in the change hub behind a bare Deno.serve (the hub's
+ * own share of the cost). All answer
  * `GET /stats` with their RSS (after a GC), held requests and SQLite writes.
  *
  * Mailstore logins are replaced by a fixed password check: 10,000 users
@@ -31,7 +33,9 @@ const { values } = parseArgs({
   },
 });
 const mode = values.mode;
-if (mode !== "box" && mode !== "bare") throw new Error(`Mode '${mode}' is not 'box' or 'bare'`);
+if (mode !== "box" && mode !== "bare" && mode !== "hub") {
+  throw new Error(`Mode '${mode}' is not 'box', 'bare' or 'hub'`);
+}
 const dataDir = values.data ?? await Deno.makeTempDir({ prefix: "ping-target-" });
 const cert = await ensureCertificate(dataDir, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] });
 const dbPath = `${dataDir}/pushbridge.sqlite`;
@@ -61,6 +65,24 @@ if (store) {
     push,
   });
   handler = app.fetch;
+} else if (mode === "hub") {
+  // The hub alone behind Deno.serve: what a held Ping costs without hono, auth and the store.
+  hub = new ChangeHub();
+  const hubRef = hub;
+  handler = async (request) => {
+    const url = new URL(request.url);
+    const user = url.searchParams.get("User") ?? "";
+    await request.arrayBuffer();
+    await hubRef.wait({
+      user,
+      device: url.searchParams.get("DeviceId") ?? "",
+      keys: ["imap:INBOX"],
+      timeoutMs: 3_600_000,
+      credentials: { user, password: LOAD_PASSWORD },
+      signal: request.signal,
+    });
+    return new Response(null, { status: 200 });
+  };
 } else {
   handler = async (request) => {
     held++;
