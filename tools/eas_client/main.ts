@@ -21,6 +21,8 @@ Commands:
   estimate --collection C --key K                 GetItemEstimate of one collection
   fetch --collection C --item ID [--body-type T]  ItemOperations Fetch of a mail item (T 4 = MIME)
   attachment --ref R [--out FILE]                 ItemOperations Fetch of an attachment by FileReference
+  ping [--folders ID,ID --class C] [--heartbeat S]
+                          Ping (held until a change or the heartbeat; no --folders repeats the last Ping)
 
 Options:
   --device ID             DeviceId (default pbclient0001)
@@ -134,6 +136,30 @@ async function main(args: string[]): Promise<number> {
           await Deno.writeFile(out, Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
         }
         console.log(reply.body ? toXml(reply.body) : `HTTP ${reply.status} (empty body)`);
+        return reply.status === 200 ? 0 : 1;
+      }
+      case "ping": {
+        const ids = (flags.get("folders") ?? "").split(",").filter(Boolean);
+        const heartbeat = flags.get("heartbeat");
+        const cls = flags.get("class") ?? "Email";
+        const body = ids.length || heartbeat
+          ? el(
+            "Ping",
+            "Ping",
+            heartbeat ? textEl("Ping", "HeartbeatInterval", heartbeat) : undefined,
+            ids.length
+              ? el(
+                "Ping",
+                "Folders",
+                ...ids.map((id) =>
+                  el("Ping", "Folder", textEl("Ping", "Id", id), textEl("Ping", "Class", cls))
+                ),
+              )
+              : undefined,
+          )
+          : undefined;
+        const reply = await client.command("Ping", body);
+        console.log(reply.body ? toXml(reply.body) : `HTTP ${reply.status} (no WBXML body)`);
         return reply.status === 200 ? 0 : 1;
       }
       default:
