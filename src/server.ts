@@ -9,6 +9,8 @@ import { createSetupApp } from "./setup/setup_app.ts";
 import { Store } from "./store/mod.ts";
 import { ensureCertificate, loadCertificatePair, localHostNames } from "./tls/load.ts";
 import { ImapConnectionPool } from "./bridge/imap/connection_pool.ts";
+import { DavBackend } from "./bridge/dav/dav_backend.ts";
+import { DavClient } from "./bridge/dav/dav_client.ts";
 import { ImapMailBackend } from "./bridge/imap/mail_backend.ts";
 import { ImapMailOperations } from "./bridge/imap/folder_ops.ts";
 import { SmtpSubmitter } from "./bridge/smtp/smtp_submitter.ts";
@@ -61,6 +63,27 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     const sources: FolderSource[] = [];
     // The mail backend is the folder source of IMAP folders and serves their items (Sync, ItemOperations).
     if (imapPool) sources.push(new ImapMailBackend(imapPool, credentials));
+    // Calendars, contacts, tasks and notes over CalDAV/CardDAV with the user's own credentials.
+    if (settings.davUrl) {
+      const davUrl = settings.davUrl;
+      sources.push(
+        new DavBackend({
+          client: new DavClient({
+            url: davUrl,
+            credentials,
+            ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+          }),
+          state: store.davState,
+          user: credentials.user,
+          selfEmails: () => {
+            const domain = autodiscoverDomains(store.settings)[0];
+            const user = credentials.user.toLowerCase();
+            return Promise.resolve(user.includes("@") || !domain ? [user] : [`${user}@${domain}`, user]);
+          },
+          log: (event, fields) => log.warn(event, { user: credentials.user, ...fields }),
+        }),
+      );
+    }
     return new CompositeBackend(sources);
   };
 
