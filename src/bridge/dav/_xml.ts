@@ -10,11 +10,13 @@ export interface XmlNode {
   name: string;
   children: XmlNode[];
   text: string;
+  /** Attributes by their written name (`name` of `<C:comp name="VEVENT"/>`). */
+  attributes: Record<string, string>;
 }
 
 /** Parses an XML document into its root element. */
 export function parseXml(xml: string): XmlNode {
-  const root: XmlNode = { ns: "", name: "#root", children: [], text: "" };
+  const root: XmlNode = { ns: "", name: "#root", children: [], text: "", attributes: {} };
   const stack: { node: XmlNode; prefixes: Map<string, string> }[] = [{ node: root, prefixes: new Map() }];
   const re =
     /<!\[CDATA\[([\s\S]*?)\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>|<\/([^\s>]+)\s*>|<([^\s/>]+)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>|([^<]+)/g;
@@ -25,14 +27,22 @@ export function parseXml(xml: string): XmlNode {
       if (stack.length > 1) stack.pop();
     } else if (m[3] !== undefined) {
       const prefixes = new Map(top.prefixes);
+      const attributes: Record<string, string> = {};
       const attrs = [...(m[4] ?? "").matchAll(/([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)];
       for (const a of attrs) {
         const value = decodeEntities(a[2] ?? a[3] ?? "");
+        attributes[a[1]!] = value;
         if (a[1] === "xmlns") prefixes.set("", value);
         else if (a[1]!.startsWith("xmlns:")) prefixes.set(a[1]!.slice(6), value);
       }
       const [prefix, local] = m[3].includes(":") ? m[3].split(":", 2) as [string, string] : ["", m[3]];
-      const node: XmlNode = { ns: prefixes.get(prefix) ?? "", name: local, children: [], text: "" };
+      const node: XmlNode = {
+        ns: prefixes.get(prefix) ?? "",
+        name: local,
+        children: [],
+        text: "",
+        attributes,
+      };
       top.node.children.push(node);
       if (m[5] !== "/") stack.push({ node, prefixes });
     } else if (m[6] !== undefined) top.node.text += decodeEntities(m[6]);

@@ -116,7 +116,7 @@ export class DavBackend implements FolderSource {
             NS.CALDAV,
             "comp",
           )
-            .map((c) => c.name);
+            .map((c) => (c.attributes.name ?? "").toUpperCase());
           components = (set.length ? set : ["VEVENT", "VTODO"]).filter((c): c is DavComponent =>
             c === "VEVENT" || c === "VTODO" || c === "VJOURNAL"
           );
