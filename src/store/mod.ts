@@ -1,3 +1,4 @@
+import { AdminCredentialRepository } from "./admin_credentials.ts";
 import { AuditRepository } from "./audit.ts";
 import { Database } from "./database.ts";
 import { DavStateRepository } from "./dav_state.ts";
@@ -7,7 +8,9 @@ import { FolderRepository } from "./folders.ts";
 import { SentMailRepository } from "./sent_mail.ts";
 import { SettingsRepository } from "./settings_repository.ts";
 import { SyncStateRepository } from "./sync_state.ts";
+import { TraceRepository } from "./traces.ts";
 
+export * from "./admin_credentials.ts";
 export * from "./audit.ts";
 export * from "./database.ts";
 export * from "./dav_state.ts";
@@ -17,6 +20,7 @@ export * from "./folders.ts";
 export * from "./sent_mail.ts";
 export * from "./settings_repository.ts";
 export * from "./sync_state.ts";
+export * from "./traces.ts";
 
 /** The box's state: one database and its repositories. The only module that touches SQL. */
 export class Store {
@@ -28,6 +32,8 @@ export class Store {
   readonly sentMail: SentMailRepository;
   readonly deviceInformation: DeviceInformationRepository;
   readonly davState: DavStateRepository;
+  readonly adminCredentials: AdminCredentialRepository;
+  readonly traces: TraceRepository;
 
   constructor(readonly db: Database) {
     this.devices = new DeviceRepository(db);
@@ -38,6 +44,8 @@ export class Store {
     this.sentMail = new SentMailRepository(db);
     this.deviceInformation = new DeviceInformationRepository(db);
     this.davState = new DavStateRepository(db);
+    this.adminCredentials = new AdminCredentialRepository(db);
+    this.traces = new TraceRepository(db);
   }
 
   /** Opens the store at a file path (":memory:" for unit tests). */
