@@ -193,10 +193,12 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
       assert.equal(first.commands.length, 0);
       key = first.syncKey;
       const subjects: string[] = [];
+      const bodies = new Map<string, WbxmlElement>();
       for (let round = 0; round < 5; round++) {
         const r = await syncOnce(client, inbox, key, [textEl(AS, "WindowSize", 2), bodyOptions(2, 2048)]);
         for (const add of r.commands) {
           subjects.push(subjectOf(add)!);
+          bodies.set(subjectOf(add)!, child(child(add, "ApplicationData", AS), "Body", ASB)!);
           serverIds.set(subjectOf(add)!, childText(add, "ServerId", AS)!);
         }
         key = r.syncKey;
@@ -211,6 +213,10 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
         "Latin-1 alternative",
       ]);
       assert.equal(new Set(serverIds.values()).size, 5);
+      const big = bodies.get("Big message")!;
+      assert.equal(childText(big, "Truncated", ASB), "1");
+      assert.equal(childText(big, "Data", ASB)!.length, 2048);
+      assert.ok(Number(childText(big, "EstimatedDataSize", ASB)) > 1_000_000);
     });
 
     await t.step(
@@ -298,6 +304,18 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
       const offset = view.getInt32(12, true);
       const length = view.getInt32(16, true);
       assert.deepEqual(part.raw.slice(offset, offset + length), PDF.slice(10, 20));
+    });
+
+    await t.step("GetAttachment (12.1) streams the attachment named by its FileReference", async () => {
+      const old = box.client(alice.name, { protocolVersion: "12.1" });
+      const reply = await old.send("GetAttachment", undefined, {
+        AttachmentName: `${serverIds.get("Report attached")}:2`,
+      });
+      assert.equal(reply.status, 200);
+      assert.match(reply.headers.get("Content-Type") ?? "", /^application\/pdf/);
+      assert.deepEqual(reply.raw, PDF);
+      const missing = await old.send("GetAttachment", undefined, { AttachmentName: `${inbox}:999999:2` });
+      assert.equal(missing.status, 500);
     });
 
     await t.step("flag, read and delete done by another IMAP session reach the phone", async () => {
@@ -400,6 +418,23 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
         assert.equal(await messageCount(box.mailstore, alice.name, "Drafts"), 1);
       },
     );
+
+    await t.step("EmptyFolderContents moves the folder's messages to Trash", async () => {
+      const trashBefore = await messageCount(box.mailstore, alice.name, "Trash");
+      const reply = await client.command(
+        "ItemOperations",
+        el(
+          "ItemOperations",
+          "ItemOperations",
+          el("ItemOperations", "EmptyFolderContents", textEl(AS, "CollectionId", drafts)),
+        ),
+      );
+      const check = await validateWithXsd(reply.raw);
+      assert.ok(check.valid, check.messages);
+      assert.equal(childText(child(child(reply.body, "Response"), "EmptyFolderContents"), "Status"), "1");
+      assert.equal(await messageCount(box.mailstore, alice.name, "Drafts"), 0);
+      assert.equal(await messageCount(box.mailstore, alice.name, "Trash"), trashBefore + 1);
+    });
 
     await t.step("GetItemEstimate counts what the next Sync brings", async () => {
       await box.mailstore.deliver(alice.name, crlf("From: bob@example.test\nSubject: Estimate me\n\nx\n"));

@@ -212,8 +212,11 @@ function bodyOf(view: MessageView, options: EmailOptions, meta: MessageMeta) {
   const pick = (type: number) => prefs.find((p) => p.type === type);
   const mime = wantsMime(options, view.smime !== undefined) ? pick(BODY_TYPE.Mime) : undefined;
   const html = view.html ? pick(BODY_TYPE.Html) : undefined;
-  const preference = mime ?? html ?? pick(BODY_TYPE.PlainText) ?? (prefs.length ? undefined : { type: 1 }) ??
-    { type: BODY_TYPE.PlainText };
+  // A message without the asked-for type (HTML asked, plain text only) goes out as plain text
+  // under the device's own size limits (MS-ASAIRS 3.2.5.2: the server picks the best it has).
+  const textLimits = pick(BODY_TYPE.Html) ?? prefs[0];
+  const preference = mime ?? html ?? pick(BODY_TYPE.PlainText) ??
+    { ...(textLimits ?? {}), type: BODY_TYPE.PlainText };
   const previewChars = prefs.find((p) => p.preview)?.preview;
   let data: string | Uint8Array;
   let size: number;

@@ -5,7 +5,7 @@ import { type Email, EMAIL_SCHEMA } from "../model/email.ts";
 import { fromElements, ModelSyntaxError, toElements } from "../model/streamer.ts";
 import { EasStatusError } from "../protocol/errors.ts";
 import { atLeast } from "../protocol/versions.ts";
-import { syncCollection } from "../sync/engine.ts";
+import { type PlanCache, syncCollection } from "../sync/engine.ts";
 import { SYNC_LIMITS } from "../sync/limits.ts";
 import { mailSyncSource } from "../sync/mail_source.ts";
 import { DEFAULT_SYNC_OPTIONS, flagValue, parseSyncOptions, type SyncOptions } from "../sync/options.ts";
@@ -18,6 +18,12 @@ const NS = "AirSync";
 
 /** Each device's last Sync request, for empty and Partial requests (MS-ASCMD 3.1.5.3). */
 const requestCache = new SyncRequestCache<WbxmlElement>();
+
+/** What is left of pending initial syncs (MoreAvailable), so later windows skip the folder scan. */
+const plans: PlanCache = new Map();
+
+/** Pending plans kept at most (each holds ids and change tokens of one folder, never content). */
+const MAX_PLANS = 200;
 
 /** How often Sync looks again during a hanging request when no push hub is wired. */
 const POLL_MS = 60_000;
@@ -241,9 +247,11 @@ async function runCollection(
     }, {
       store: ctx.store.syncState,
       source,
+      plans,
       onSkip: (id, error) =>
         ctx.log?.warn("sync.item_skipped", { user: ctx.user, collectionId, id, error: error.message }),
     });
+    while (plans.size > MAX_PLANS) plans.delete(plans.keys().next().value!);
     if (result.status !== SYNC_STATUS.Success) return { ...failed(result.status), folderKey };
     const sent = result.changes.length;
     return {

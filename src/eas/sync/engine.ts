@@ -22,7 +22,22 @@ export interface EngineDeps<T> {
   now?: () => number;
   /** Told about items skipped because they failed to convert (loop detection). */
   onSkip?: (id: string, error: Error) => void;
+  /** Remaining plans of pending (MoreAvailable) collections, kept by the caller between requests. */
+  plans?: PlanCache;
 }
+
+/** What is left to send of a collection after a window, valid while the folder's fingerprint holds. */
+export interface PendingPlan {
+  epoch: string;
+  generation: number;
+  windowTag: string;
+  fingerprint: string;
+  ordered: PlannedChange[];
+  states: Map<string, ItemState>;
+}
+
+/** Pending plans by device and collection; a Map is enough, bounded by the caller. */
+export type PlanCache = Map<string, PendingPlan>;
 
 const EMPTY_REPLAY: ReplayRecord = {
   adds: [],
@@ -96,37 +111,66 @@ export async function syncCollection<T>(
     }
   }
 
-  const known = store.items(device, collection);
-  const storedCursor = state.cursor.endsWith(windowTag)
-    ? state.cursor.slice(0, -windowTag.length)
-    : undefined;
-  const scan = await source.scan(cutoff, state.pending ? undefined : storedCursor);
-  if (scan.reset) {
-    // UIDVALIDITY changed: every id the device holds is void; it starts over from SyncKey 0.
-    store.commit(device, collection, {
-      state: { ...state, epoch: newEpoch(), generation: 1, cursor: "", pending: false, options },
-      upserts: [],
-      removes: [],
-      clientIds: [],
-      resetItems: true,
-    });
-    return result(SYNC_STATUS.InvalidSyncKey, request.syncKey, options);
+  // While a long initial sync is pending, the plan of the first scan stays valid as long as the
+  // folder's fingerprint is unchanged: later windows skip the scan and the diff (one STATUS each).
+  const planKey = `${device}\u0000${collection}`;
+  const cached = deps.plans?.get(planKey);
+  deps.plans?.delete(planKey);
+  let reuse = false;
+  if (
+    cached && state.pending && request.commands.length === 0 && request.getChanges &&
+    cached.epoch === state.epoch && cached.generation === state.generation && cached.windowTag === windowTag
+  ) {
+    reuse = (await source.cursor()) === cached.fingerprint;
   }
-  const current = new Map(scan.items.map((i) => [i.id, i]));
 
-  const applied = await applyCommands(request, deps, known, current, options);
-  const touched = applied.touched;
+  let scanCursor: string;
+  let current: Map<string, ItemState>;
+  let applied: Applied<T>;
+  let ordered: PlannedChange[] = [];
+  const removes: string[] = [];
+  if (reuse && cached) {
+    scanCursor = cached.fingerprint;
+    current = cached.states;
+    applied = { responses: [], upserts: [], removes: [], clientIds: [], touched: new Set() };
+    ordered = cached.ordered;
+  } else {
+    const known = store.items(device, collection);
+    const storedCursor = state.cursor.endsWith(windowTag)
+      ? state.cursor.slice(0, -windowTag.length)
+      : undefined;
+    const scan = await source.scan(cutoff, state.pending ? undefined : storedCursor);
+    if (scan.reset) {
+      // UIDVALIDITY changed: every id the device holds is void; it starts over from SyncKey 0.
+      store.commit(device, collection, {
+        state: { ...state, epoch: newEpoch(), generation: 1, cursor: "", pending: false, options },
+        upserts: [],
+        removes: [],
+        clientIds: [],
+        resetItems: true,
+      });
+      return result(SYNC_STATUS.InvalidSyncKey, request.syncKey, options);
+    }
+    scanCursor = scan.cursor;
+    current = new Map(scan.items.map((i) => [i.id, i]));
+    applied = await applyCommands(request, deps, known, current, options);
+    if (request.getChanges) {
+      const plan = planChanges(known, current, scan.full, scan.vanished, cutoff, applied.touched);
+      removes.push(...plan.silentRemoves);
+      ordered = plan.ordered;
+    }
+  }
 
   const changes: OutChange<T>[] = [];
   const upserts = [...applied.upserts];
-  const removes = [...applied.removes];
+  removes.push(...applied.removes);
   let more = false;
+  let remaining: PlannedChange[] = [];
   if (request.getChanges) {
-    const plan = planChanges(known, current, scan.full, scan.vanished, cutoff, touched);
-    removes.push(...plan.silentRemoves);
     const window = Math.max(1, request.windowSize);
-    const chosen = plan.ordered.slice(0, window);
-    more = plan.ordered.length > chosen.length;
+    const chosen = ordered.slice(0, window);
+    remaining = ordered.slice(chosen.length);
+    more = remaining.length > 0;
     const fetchIds = { add: [] as string[], change: [] as string[] };
     for (const c of chosen) {
       if (c.kind === "add" || c.kind === "change") fetchIds[c.kind].push(c.id);
@@ -154,7 +198,7 @@ export async function syncCollection<T>(
   }
 
   const fetched = await fetchResponses(applied.responses, source);
-  const cursor = more || !request.getChanges ? state.cursor : scan.cursor + windowTag;
+  const cursor = more || !request.getChanges ? state.cursor : scanCursor + windowTag;
   const nothing = changes.length === 0 && request.commands.length === 0;
   if (nothing) {
     if (cursor !== state.cursor || options !== state.options || upserts.length || removes.length) {
@@ -194,6 +238,16 @@ export async function syncCollection<T>(
     removes,
     clientIds: applied.clientIds,
   });
+  if (more && deps.plans) {
+    deps.plans.set(planKey, {
+      epoch: state.epoch,
+      generation: next,
+      windowTag,
+      fingerprint: scanCursor,
+      ordered: remaining,
+      states: current,
+    });
+  }
   return {
     status: SYNC_STATUS.Success,
     syncKey: formatSyncKey(state.epoch, next),
@@ -337,7 +391,8 @@ async function fetchResponses<T>(
   });
 }
 
-interface PlannedChange {
+/** One change the engine plans to send. */
+export interface PlannedChange {
   kind: OutChange<unknown>["kind"];
   id: string;
   date: number;

@@ -193,3 +193,14 @@ Deno.test("a 14.1 BodyPartPreference adds the HTML BodyPart beside the Body", ()
     data: "<p>Grü",
   });
 });
+
+Deno.test("a plain-text message asked for as HTML goes out as plain text under the HTML truncation", () => {
+  const raw = enc("Subject: x\n\n" + "a".repeat(100) + "\n");
+  const email = emailOfView(viewOfMessage(raw), { ...META, size: raw.length }, {
+    ...OPTIONS,
+    bodyPreferences: [{ type: 2, truncationSize: 10 }],
+  });
+  assert.equal(email.body?.type, 1);
+  assert.equal(email.body?.data, "a".repeat(10));
+  assert.equal(email.body?.truncated, true);
+});

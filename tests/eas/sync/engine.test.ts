@@ -294,3 +294,31 @@ Deno.test("estimateChanges() counts pending changes without writing", async () =
   assert.equal(await estimateChanges({ ...req, filterType: 0, syncKey: "nope" }, deps), undefined);
   assert.equal(changesOf(), before);
 });
+
+Deno.test("later windows of a pending sync reuse the plan while the folder is unchanged, and rescan when it changed", async () => {
+  const { source, deps, request } = setup();
+  for (let i = 1; i <= 6; i++) source.put(String(i), 10 - i);
+  let scans = 0;
+  const scan = source.scan.bind(source);
+  source.scan = (since, cursor) => {
+    scans++;
+    return scan(since, cursor);
+  };
+  const d = { ...deps, plans: new Map() };
+  let key = (await syncCollection(request("0"), d)).syncKey;
+  const seen: string[] = [];
+  let r = await syncCollection(request(key, { windowSize: 2 }), d);
+  seen.push(...r.changes.map((c) => c.id));
+  r = await syncCollection(request(r.syncKey, { windowSize: 2 }), d);
+  seen.push(...r.changes.map((c) => c.id));
+  assert.equal(scans, 1);
+  source.put("7", 0);
+  r = await syncCollection(request(r.syncKey, { windowSize: 2 }), d);
+  seen.push(...r.changes.map((c) => c.id));
+  assert.equal(scans, 2, "a changed fingerprint makes it scan again");
+  key = r.syncKey;
+  r = await syncCollection(request(key, { windowSize: 2 }), d);
+  seen.push(...r.changes.map((c) => c.id));
+  assert.equal(r.moreAvailable, false);
+  assert.deepEqual(seen, ["6", "5", "4", "3", "7", "2", "1"]);
+});
