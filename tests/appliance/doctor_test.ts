@@ -82,7 +82,7 @@ Deno.test("runDoctor() says what to fix for a missing data dir, a dead mailstore
     assert.equal(byName(full, "free space").status, "fail");
     assert.match(byName(full, "free space").detail, /^10 MiB free of/);
     assert.equal(byName(full, "clock").status, "warn");
-    assert.match(formatDoctorReport(full), /      fix: delete old backups/);
+    assert.match(formatDoctorReport(full), / {6}fix: delete old backups/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
