@@ -149,6 +149,43 @@ export class SyncStateRepository {
     });
   }
 
+  /**
+   * Records that the device itself moved an item (MoveItems): it left the
+   * source collection and the device holds it under its new id in the
+   * destination, with the same flags and date. Without this the next Sync
+   * would send the device a Delete it already did and an Add of a message it
+   * already has. Collections the device never synced are left alone.
+   */
+  itemMoved(
+    device: number,
+    from: { collection: string; id: string },
+    to: { collection: string; id: string },
+  ): void {
+    this.db.transaction(() => {
+      const row = this.db.get<{ token: string; date: number }>(
+        "SELECT token, date FROM sync_items WHERE device = ? AND collection = ? AND item_id = ?",
+        device,
+        from.collection,
+        from.id,
+      );
+      this.db.run(
+        "DELETE FROM sync_items WHERE device = ? AND collection = ? AND item_id = ?",
+        device,
+        from.collection,
+        from.id,
+      );
+      if (!row || !this.collection(device, to.collection)) return;
+      this.db.run(
+        `INSERT OR REPLACE INTO sync_items (device, collection, item_id, token, date, failed) VALUES (?, ?, ?, ?, ?, 0)`,
+        device,
+        to.collection,
+        to.id,
+        row.token,
+        row.date,
+      );
+    });
+  }
+
   /** Forgets a collection on a device (the folder was deleted, or the device starts over). */
   forget(device: number, collection: string): void {
     this.db.transaction(() => {
