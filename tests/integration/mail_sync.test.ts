@@ -462,6 +462,53 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
       assert.equal(childText(response, "Status"), "1");
       assert.equal(childText(child(response, "Collection"), "Estimate"), "1");
     });
+
+    await t.step("a folder recreated with a new UIDVALIDITY gets Status 3, then a clean resync", async () => {
+      const append = (subject: string) =>
+        `APPEND Projects {${crlf(`Subject: ${subject}\n\nx\n`).length}+}\r\n${
+          crlf(`Subject: ${subject}\n\nx\n`)
+        }`;
+      await imapCommand(box.mailstore, alice.name, ["CREATE Projects", append("Before")]);
+      const hierarchy = await client.command(
+        "FolderSync",
+        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
+      );
+      const projects = childText(
+        childrenNamed(child(hierarchy.body, "Changes"), "Add").find((a) =>
+          childText(a, "DisplayName") === "Projects"
+        ),
+        "ServerId",
+      )!;
+      let pk = (await syncOnce(client, projects, "0")).syncKey;
+      const before = await syncOnce(client, projects, pk);
+      assert.deepEqual(before.commands.map(subjectOf), ["Before"]);
+      pk = before.syncKey;
+      await imapCommand(box.mailstore, alice.name, ["DELETE Projects", "CREATE Projects", append("After")]);
+      const stale = await syncOnce(client, projects, pk);
+      assert.equal(stale.status, 3);
+      const fresh = await syncOnce(client, projects, (await syncOnce(client, projects, "0")).syncKey);
+      assert.deepEqual(fresh.commands.map(subjectOf), ["After"]);
+    });
+
+    await t.step("a 2.5 device gets Email:Body cut by its Truncation code", async () => {
+      const old = box.client(alice.name, { protocolVersion: "2.5" });
+      await old.command(
+        "FolderSync",
+        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
+      );
+      const options = el(AS, "Options", textEl(AS, "FilterType", 0), textEl(AS, "Truncation", 1));
+      const first = await syncOnce(old, inbox, "0", [textEl(AS, "Class", "Email")]);
+      const r = await syncOnce(old, inbox, first.syncKey, [
+        textEl(AS, "Class", "Email"),
+        textEl(AS, "WindowSize", 50),
+        options,
+      ]);
+      const big = r.commands.find((c) => subjectOf(c) === "Big message")!;
+      const data = child(big, "ApplicationData", AS)!;
+      assert.equal(childText(data, "Body", "Email")!.length, 4096);
+      assert.equal(childText(data, "BodyTruncated", "Email"), "1");
+      assert.equal(child(data, "Body", ASB), undefined);
+    });
   } finally {
     await box.stop();
   }

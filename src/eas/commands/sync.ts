@@ -191,7 +191,6 @@ async function runCollection(
 ): Promise<CollectionOutcome & { sent: number }> {
   const { collectionId, syncKey, element } = c;
   const version = ctx.protocolVersion;
-  const klass = childText(element, "Class", NS);
   const failed = (status: number, message?: string) => {
     if (message) ctx.log?.info("sync.collection_status", { collectionId, status, message });
     return {
@@ -202,7 +201,6 @@ async function runCollection(
       element: el(
         NS,
         "Collection",
-        klass !== undefined && !atLeast(version, "14.0") ? textEl(NS, "Class", klass) : undefined,
         textEl(NS, "SyncKey", status === SYNC_STATUS.InvalidSyncKey ? "0" : syncKey),
         textEl(NS, "CollectionId", collectionId),
         textEl(NS, "Status", status),
@@ -260,7 +258,7 @@ async function runCollection(
       folderKey,
       sent,
       eventful: result.syncKey !== syncKey || sent > 0 || result.responses.length > 0 || result.moreAvailable,
-      element: collectionElement(collectionId, result, version, klass),
+      element: collectionElement(collectionId, result, version),
     };
   } catch (error) {
     if (error instanceof EasStatusError) return failed(error.status, error.message);
@@ -393,7 +391,6 @@ function collectionElement(
   collectionId: string,
   result: CollectionResult<Email>,
   version: string,
-  klass: string | undefined,
 ): WbxmlElement {
   // Item ids are UIDs; a ServerId the device sent that named no item of ours is echoed as it was.
   const sid = (id: string) => textEl(NS, "ServerId", /^\d+$/.test(id) ? `${collectionId}:${id}` : id);
@@ -447,7 +444,7 @@ function collectionElement(
   return el(
     NS,
     "Collection",
-    klass !== undefined && !atLeast(version, "14.0") ? textEl(NS, "Class", klass) : undefined,
+    // No Class in the response collection, for any version: Microsoft's SyncResponse schema has none.
     textEl(NS, "SyncKey", result.syncKey),
     textEl(NS, "CollectionId", collectionId),
     textEl(NS, "Status", result.status),
