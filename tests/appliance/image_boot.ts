@@ -53,8 +53,10 @@ try {
     `${work}/pushbridge.env`,
     `PUSHBRIDGE_IMAP_URL=imap://10.0.2.2:${imapPort}\nPUSHBRIDGE_SMTP_URL=smtp://10.0.2.2:${
       new URL(mailstore.smtpUrl).port
-    }\n`,
+    }\nPUSHBRIDGE_MAILSTORE_CA=/var/lib/pushbridge/data/mailstore-ca.pem\n`,
   );
+  await Deno.writeTextFile(`${work}/mailstore-ca.pem`, mailstore.caPem);
+  await run("mcopy", ["-o", "-i", `${disk}@@1048576`, `${work}/mailstore-ca.pem`, "::/mailstore-ca.pem"]);
   await run("mcopy", ["-o", "-i", `${disk}@@1048576`, `${work}/pushbridge.env`, "::/pushbridge.env"]);
   await Deno.copyFile(`${OVMF}/OVMF_VARS_4M.fd`, `${work}/vars.fd`);
   const setupPort = freePort();
