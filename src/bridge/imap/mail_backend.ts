@@ -42,6 +42,8 @@ import { IMAP_PREFIX, mailboxOfKey, mapImapFolders } from "./folder_mapping.ts";
 export const MAIL_LIMITS = {
   /** Messages up to this size are fetched whole in one round trip (parsing is cheaper than a second FETCH). */
   wholeFetchBytes: 256 * 1024,
+  /** Raw bytes of whole messages fetched by one FETCH (bounds memory for windows of up to 512 items). */
+  wholeFetchBatchBytes: 8 * 1024 * 1024,
   /** Text fetched from a large message when the device sets no TruncationSize (phones show the start). */
   defaultTextBytes: 64 * 1024,
   /** Chunk size when streaming attachments and MIME (bounded memory per request). */
@@ -136,10 +138,13 @@ export class ImapMailBackend implements FolderSource, MailBackend {
       const sizes = new Map<number, number>();
       for await (const row of s.fetch(uidSet(ids), ["UID", "RFC822.SIZE"])) sizes.set(row.uid, row.size ?? 0);
       const small = ids.filter((id) => (sizes.get(Number(id)) ?? Infinity) <= MAIL_LIMITS.wholeFetchBytes);
-      const large = ids.filter((id) => sizes.has(Number(id)) && !small.includes(id));
-      if (small.length) {
+      const whole = new Set(small);
+      const large = ids.filter((id) => sizes.has(Number(id)) && !whole.has(id));
+      // Whole messages are fetched in batches of bounded total size: each batch is converted
+      // (bodies cut to the device's limits) before the next one arrives.
+      for (const batch of batchesBySize(small, sizes, MAIL_LIMITS.wholeFetchBatchBytes)) {
         for await (
-          const row of s.fetch(uidSet(small), ["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODY.PEEK[]"])
+          const row of s.fetch(uidSet(batch), ["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODY.PEEK[]"])
         ) {
           out.push(
             convert(row, () => viewOfMessage(row.sections.get("BODY[]") ?? new Uint8Array()), options),
@@ -442,6 +447,25 @@ function mailboxOf(folderKey: string): string {
 
 function isBelow(key: string, parentKey: string): boolean {
   return key !== parentKey && (key.startsWith(`${parentKey}/`) || key.startsWith(`${parentKey}.`));
+}
+
+/** Splits ids into consecutive batches whose sizes add up to at most `limit` (a larger item goes alone). */
+export function batchesBySize(ids: readonly string[], sizes: Map<number, number>, limit: number): string[][] {
+  const batches: string[][] = [];
+  let current: string[] = [];
+  let total = 0;
+  for (const id of ids) {
+    const size = sizes.get(Number(id)) ?? 0;
+    if (current.length && total + size > limit) {
+      batches.push(current);
+      current = [];
+      total = 0;
+    }
+    current.push(id);
+    total += size;
+  }
+  if (current.length) batches.push(current);
+  return batches;
 }
 
 /** A compact UID set ("3:7,9") from ids. */
