@@ -22,12 +22,6 @@ const requestCache = new SyncRequestCache<WbxmlElement>();
 /** What is left of pending initial syncs (MoreAvailable), so later windows skip the folder scan. */
 const plans: PlanCache = new Map();
 
-/** Pending plans kept at most (each holds ids and change tokens of one folder, never content). */
-const MAX_PLANS = 200;
-
-/** How often Sync looks again during a hanging request when no push hub is wired. */
-const POLL_MS = 60_000;
-
 /** The outcome of one collection, ready to write. */
 interface CollectionOutcome {
   collectionId: string;
@@ -99,7 +93,7 @@ export async function sync(request: EasRequest, ctx: CommandContext): Promise<Ea
       if (remaining <= 0) break;
       const changed = ctx.waitForChanges
         ? await ctx.waitForChanges(folderKeys, remaining, ctx.signal)
-        : await sleep(Math.min(POLL_MS, remaining), ctx.signal);
+        : await sleep(Math.min(SYNC_LIMITS.pollMs, remaining), ctx.signal);
       if (ctx.signal.aborted) break;
       if (!changed && ctx.waitForChanges) break;
       outcomes = await runCollections(current, ctx, false);
@@ -249,7 +243,7 @@ async function runCollection(
       onSkip: (id, error) =>
         ctx.log?.warn("sync.item_skipped", { user: ctx.user, collectionId, id, error: error.message }),
     });
-    while (plans.size > MAX_PLANS) plans.delete(plans.keys().next().value!);
+    while (plans.size > SYNC_LIMITS.pendingPlans) plans.delete(plans.keys().next().value!);
     if (result.status !== SYNC_STATUS.Success) return { ...failed(result.status), folderKey };
     const sent = result.changes.length;
     return {

@@ -11,4 +11,8 @@ export const SYNC_LIMITS = {
   maxHeartbeatSeconds: 3540,
   /** Devices whose last Sync request is cached for empty and partial requests (bounded memory). */
   requestCacheDevices: 5000,
+  /** Pending initial-sync plans kept in memory (ids and change tokens of one folder each, never content). */
+  pendingPlans: 200,
+  /** A hanging Sync without a push hub looks at its folders this often (one STATUS per folder). */
+  pollMs: 60_000,
 } as const;
