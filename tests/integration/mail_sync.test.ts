@@ -354,7 +354,11 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
         el(
           AS,
           "Commands",
-          change("Latin-1 alternative", textEl("Email", "Read", 1)),
+          change(
+            "Latin-1 alternative",
+            textEl("Email", "Read", 1),
+            el("Email", "Categories", textEl("Email", "Category", "Red category")),
+          ),
           change(
             "Report attached",
             el(
@@ -381,6 +385,7 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
         )
           .exec(transcript)?.slice(1).join("") ?? "";
       assert.match(flagsOf("Latin-1 alternative"), /\\Seen/);
+      assert.match(flagsOf("Latin-1 alternative"), /Red&20category/);
       assert.match(flagsOf("Report attached"), /\\Flagged/);
       assert.equal(await messageCount(box.mailstore, alice.name, "INBOX"), 4);
       assert.equal(await messageCount(box.mailstore, alice.name, "Trash"), trashBefore + 1);

@@ -104,21 +104,30 @@ export function flagsToken(flags: readonly string[]): string {
   return flags.filter((f) => f.toLowerCase() !== "\\recent").map((f) => f.toLowerCase()).sort().join(" ");
 }
 
-/** Category name -> IMAP keyword: atoms only, so other characters are %-escaped (RFC 3501 flag-keyword). */
+/**
+ * Category name -> IMAP keyword. Keywords are atoms (RFC 3501 9: no space,
+ * "%", "*", brackets, quotes or non-ASCII), so other characters become "&"
+ * and two hex digits per UTF-8 byte ("Red category" -> "Red&20category").
+ */
 export function keywordOfCategory(category: string): string {
   return Array.from(UTF8.encode(category), (b) => {
     const c = String.fromCharCode(b);
-    return /[A-Za-z0-9_.\-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+    return /[A-Za-z0-9_.\-]/.test(c) ? c : `&${b.toString(16).toUpperCase().padStart(2, "0")}`;
   }).join("");
 }
 
 /** IMAP keyword -> category name (the inverse of keywordOfCategory; other keywords pass as they are). */
 export function categoryOfKeyword(keyword: string): string {
-  try {
-    return decodeURIComponent(keyword);
-  } catch {
-    return keyword;
+  if (!/&[0-9A-F]{2}/.test(keyword)) return keyword;
+  const bytes: number[] = [];
+  for (let i = 0; i < keyword.length; i++) {
+    const hex = keyword[i] === "&" ? /^[0-9A-F]{2}$/.exec(keyword.slice(i + 1, i + 3))?.[0] : undefined;
+    if (hex) {
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else bytes.push(...UTF8.encode(keyword[i]!));
   }
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 /**

@@ -165,8 +165,10 @@ Deno.test("2.5 devices get Email:Body with Truncation", () => {
 
 Deno.test("flag tokens, categories and keywords map both ways", () => {
   assert.equal(flagsToken(["\\Seen", "\\Recent", "$Forwarded"]), "$forwarded \\seen");
-  assert.equal(keywordOfCategory("Red category"), "Red%20category");
-  assert.equal(categoryOfKeyword("Red%20category"), "Red category");
+  assert.equal(keywordOfCategory("Red category"), "Red&20category");
+  assert.equal(keywordOfCategory("Büro"), "B&C3&BCro");
+  assert.equal(categoryOfKeyword("B&C3&BCro"), "Büro");
+  assert.equal(categoryOfKeyword("Red&20category"), "Red category");
   assert.deepEqual(changeableProperties(["\\Flagged", "\\Answered"], "14.1"), {
     read: false,
     flag: { status: 2, flagType: "Flag for follow up" },
