@@ -331,8 +331,10 @@ async function imapConnections(port: number): Promise<number> {
 }
 
 async function latencyBench(ctx: BenchContext) {
-  const userCount = ctx.quick ? 20 : 100;
-  const perUser = 10;
+  // ~1,000 Pings over as many users as the harness Dovecot can serve: its default
+  // process_limit of 100 imap processes must hold each user's pool and watcher connection.
+  const userCount = ctx.quick ? 20 : 45;
+  const perUser = ctx.quick ? 10 : 22;
   const deliveries = ctx.quick ? 10 : 40;
   const users = Array.from({ length: userCount }, (_, i) => ({
     name: `user${i}`,
