@@ -8,10 +8,11 @@
  * If-None-Match so a concurrent desktop edit is never overwritten: a 412 is
  * a Sync conflict and the server's version wins.
  */
-import type { BodyPreference, FolderScan, ItemState } from "../../backend/mail.ts";
+import type { FolderScan, ItemState } from "../../backend/mail.ts";
 import { MailFolderError } from "../../backend/mail_operations.ts";
+import type { ItemClass, ItemFolderSource, ItemSyncOptions } from "../../backend/items.ts";
 import type { BackendFolder, FolderSource } from "../../backend/types.ts";
-import { FOLDER_TYPE, type FolderType } from "../../eas/protocol/folder_types.ts";
+import { FOLDER_TYPE, folderClass, type FolderType } from "../../eas/protocol/folder_types.ts";
 import { EasStatusError } from "../../eas/protocol/errors.ts";
 import { SYNC_STATUS } from "../../eas/sync/status.ts";
 import type { SourceItem, SyncSource } from "../../eas/sync/types.ts";
@@ -76,7 +77,7 @@ export interface DavBackendOptions {
 }
 
 /** The DAV side of a user's backend: folder source, item collections, folder operations. */
-export class DavBackend implements FolderSource {
+export class DavBackend implements ItemFolderSource {
   readonly prefix = DAV_PREFIX;
   readonly kind = "dav";
   readonly #o: DavBackendOptions;
@@ -151,6 +152,12 @@ export class DavBackend implements FolderSource {
       }
     }
     return folders;
+  }
+
+  /** The item class of a DAV folder key (from its component), or undefined for another key. */
+  folderClassOf(key: string): ItemClass | undefined {
+    const parsed = parseDavKey(key);
+    return parsed ? folderClass(DAV_FOLDER_TYPES[parsed.component][0]) as ItemClass : undefined;
   }
 
   /** The sync engine's view of one DAV folder. */
@@ -250,11 +257,7 @@ export function isDavBackend(source: FolderSource | undefined): source is DavBac
 }
 
 /** How a DAV folder's items are written for the device. */
-export interface DavSyncOptions {
-  bodyPreferences: readonly BodyPreference[];
-  /** FilterType; 8 on a Tasks folder means incomplete tasks only (MS-ASCMD 2.2.3.71.1). */
-  filterType: number;
-}
+export type DavSyncOptions = ItemSyncOptions;
 
 /** FilterType "incomplete tasks" (MS-ASCMD 2.2.3.71.1). */
 export const FILTER_INCOMPLETE_TASKS = 8;

@@ -1,9 +1,11 @@
+import { isItemFolderSource } from "../../backend/items.ts";
 import { isMailSource } from "../../backend/mail.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../wbxml/tree.ts";
 import { EasStatusError } from "../protocol/errors.ts";
 import { estimateChanges } from "../sync/engine.ts";
 import { mailSyncSource } from "../sync/mail_source.ts";
 import { DEFAULT_SYNC_OPTIONS, parseSyncOptions, type SyncOptions } from "../sync/options.ts";
+import type { SyncSource } from "../sync/types.ts";
 import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
 
 const NS = "GetItemEstimate";
@@ -69,15 +71,22 @@ async function estimateOne(
     throw error;
   }
   const owner = ctx.backend.sourceOf(folderKey);
-  if (!isMailSource(owner)) return answer(ESTIMATE_STATUS.Success, 0);
-  const source = mailSyncSource({
-    backend: owner,
-    folderKey,
-    folderServerId: collectionId,
-    version: ctx.protocolVersion,
-    options,
-    deletesAsMoves: true,
-  });
+  let source: SyncSource<unknown>;
+  if (isItemFolderSource(owner)) {
+    source = owner.syncSource(folderKey, {
+      bodyPreferences: options.bodyPreferences,
+      filterType: options.filterType,
+    });
+  } else if (isMailSource(owner)) {
+    source = mailSyncSource({
+      backend: owner,
+      folderKey,
+      folderServerId: collectionId,
+      version: ctx.protocolVersion,
+      options,
+      deletesAsMoves: true,
+    });
+  } else return answer(ESTIMATE_STATUS.Success, 0);
   const estimate = await estimateChanges(
     { device: ctx.device.id, collection: collectionId, syncKey, filterType: options.filterType },
     { store: ctx.store.syncState, source },

@@ -1,8 +1,16 @@
+import { PLACEHOLDER_FOLDERS } from "../../backend/composite.ts";
+import { isItemFolderSource, type ItemClass } from "../../backend/items.ts";
 import { isMailSource } from "../../backend/mail.ts";
 import { BackendUnavailableError } from "../../backend/types.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../wbxml/tree.ts";
-import { type Email, EMAIL_SCHEMA } from "../model/email.ts";
-import { fromElements, ModelSyntaxError, toElements } from "../model/streamer.ts";
+import { APPOINTMENT_SCHEMA } from "../model/calendar.ts";
+import { CONTACT_SCHEMA } from "../model/contacts.ts";
+import { EMAIL_SCHEMA } from "../model/email.ts";
+import { NOTE_SCHEMA } from "../model/notes.ts";
+import type { ObjectSchema } from "../model/schema.ts";
+import { fromElements, type ModelObject, ModelSyntaxError, toElements } from "../model/streamer.ts";
+import { TASK_SCHEMA } from "../model/tasks.ts";
+import { folderClass } from "../protocol/folder_types.ts";
 import { EasStatusError } from "../protocol/errors.ts";
 import { atLeast } from "../protocol/versions.ts";
 import { type PlanCache, syncCollection } from "../sync/engine.ts";
@@ -15,6 +23,21 @@ import type { ClientCommand, CollectionResult, SyncSource } from "../sync/types.
 import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
 
 const NS = "AirSync";
+
+/** The class of a collection's items (MS-ASCMD 2.2.3.27 Class). */
+type SyncClass = "Email" | ItemClass;
+
+/** Tag table per class: MS-ASEMAIL, MS-ASCAL, MS-ASCNTC, MS-ASTASK, MS-ASNOTE. */
+const CLASS_SCHEMAS: Readonly<Record<SyncClass, ObjectSchema>> = {
+  Email: EMAIL_SCHEMA,
+  Calendar: APPOINTMENT_SCHEMA,
+  Contacts: CONTACT_SCHEMA,
+  Tasks: TASK_SCHEMA,
+  Notes: NOTE_SCHEMA,
+};
+
+/** FilterType "incomplete tasks" (MS-ASCMD 2.2.3.71.1), valid only in a Tasks collection. */
+const FILTER_INCOMPLETE_TASKS = "8";
 
 /** Each device's last Sync request, for empty and Partial requests (MS-ASCMD 3.1.5.3). */
 const requestCache = new SyncRequestCache<WbxmlElement>();
@@ -209,11 +232,15 @@ async function runCollection(
     const stored: SyncOptions = state?.options
       ? JSON.parse(state.options) as SyncOptions
       : DEFAULT_SYNC_OPTIONS;
+    const itemClass = classOf(ctx, folderKey);
     const optionsEl = childrenNamed(element, "Options", NS).find((o) => {
       const k = childText(o, "Class", NS);
-      return k === undefined || k === "Email";
+      return k === undefined || k === itemClass;
     });
     const options = parseSyncOptions(optionsEl, stored);
+    if (itemClass === "Tasks" && childText(optionsEl, "FilterType", NS) === FILTER_INCOMPLETE_TASKS) {
+      options.filterType = Number(FILTER_INCOMPLETE_TASKS);
+    }
     const getChanges = syncKey !== "0" && flagValue(element, "GetChanges", true);
     const windowText = childText(element, "WindowSize", NS);
     const window = Math.min(
@@ -225,8 +252,10 @@ async function runCollection(
     );
     const deletesAsMoves = flagValue(element, "DeletesAsMoves", true);
     const source = sourceFor(ctx, folderKey, collectionId, options, deletesAsMoves);
-    const commands = withCommands && syncKey !== "0" ? readCommands(element, collectionId, version) : [];
-    const result = await syncCollection<Email>({
+    const commands = withCommands && syncKey !== "0"
+      ? readCommands(element, collectionId, version, itemClass)
+      : [];
+    const result = await syncCollection<ModelObject>({
       device: ctx.device.id,
       collection: collectionId,
       syncKey,
@@ -252,7 +281,7 @@ async function runCollection(
       folderKey,
       sent,
       eventful: result.syncKey !== syncKey || sent > 0 || result.responses.length > 0 || result.moreAvailable,
-      element: collectionElement(collectionId, result, version),
+      element: collectionElement(collectionId, result, version, CLASS_SCHEMAS[itemClass]),
     };
   } catch (error) {
     if (error instanceof EasStatusError) return failed(error.status, error.message);
@@ -261,15 +290,29 @@ async function runCollection(
   }
 }
 
-/** The collection's items: a mail backend, or an empty placeholder folder (calendar etc. before DAV). */
+/** The class of a folder's items: from its DAV component, a placeholder's type, else mail. */
+function classOf(ctx: CommandContext, folderKey: string): SyncClass {
+  const owner = ctx.backend.sourceOf(folderKey);
+  if (isItemFolderSource(owner)) return owner.folderClassOf(folderKey) ?? "Email";
+  const placeholder = PLACEHOLDER_FOLDERS.find((f) => f.key === folderKey);
+  return placeholder ? folderClass(placeholder.type) : "Email";
+}
+
+/** The collection's items: mail, DAV items, or an empty placeholder folder (no DAV server configured). */
 function sourceFor(
   ctx: CommandContext,
   folderKey: string,
   folderServerId: string,
   options: SyncOptions,
   deletesAsMoves: boolean,
-): SyncSource<Email> {
+): SyncSource<ModelObject> {
   const owner = ctx.backend.sourceOf(folderKey);
+  if (isItemFolderSource(owner)) {
+    return owner.syncSource(folderKey, {
+      bodyPreferences: options.bodyPreferences,
+      filterType: options.filterType,
+    });
+  }
   if (isMailSource(owner)) {
     return mailSyncSource({
       backend: owner,
@@ -284,7 +327,7 @@ function sourceFor(
 }
 
 /** A folder without items of its own (the local placeholder folders). */
-const EMPTY_SOURCE: SyncSource<Email> = {
+const EMPTY_SOURCE: SyncSource<ModelObject> = {
   cursor: () => Promise.resolve("empty"),
   scan: () => Promise.resolve({ cursor: "empty", reset: false, full: true, items: [], vanished: [] }),
   // deno-lint-ignore require-yield
@@ -302,8 +345,10 @@ function readCommands(
   collection: WbxmlElement,
   collectionId: string,
   version: string,
-): ClientCommand<Email>[] {
-  const out: ClientCommand<Email>[] = [];
+  itemClass: SyncClass,
+): ClientCommand<ModelObject>[] {
+  const schema = CLASS_SCHEMAS[itemClass];
+  const out: ClientCommand<ModelObject>[] = [];
   for (const command of child(collection, "Commands", NS)?.children ?? []) {
     const serverId = childText(command, "ServerId", NS);
     const id = serverId !== undefined ? itemIdOf(serverId, collectionId) : undefined;
@@ -315,12 +360,13 @@ function readCommands(
           out.push({ kind: "invalid", command: "add", clientId: "", status: SYNC_STATUS.ProtocolError });
           break;
         }
-        // Mail items are created by the phone only as 16.x drafts (MS-ASCMD 2.2.3.7.2).
-        if (!atLeast(version, "16.0")) {
+        // Mail items are created by the phone only as 16.x drafts (MS-ASCMD 2.2.3.7.2);
+        // calendar, contacts, tasks and notes items in any version.
+        if (itemClass === "Email" && !atLeast(version, "16.0")) {
           out.push({ kind: "invalid", command: "add", clientId, status: SYNC_STATUS.ProtocolError });
           break;
         }
-        const item = readItem(data, version);
+        const item = readItem(data, version, schema);
         out.push(
           item instanceof Error
             ? { kind: "invalid", command: "add", clientId, status: SYNC_STATUS.ConversionError }
@@ -338,7 +384,7 @@ function readCommands(
           });
           break;
         }
-        const item = readItem(data, version);
+        const item = readItem(data, version, schema);
         out.push(
           item instanceof Error
             ? { kind: "invalid", command: "change", id, status: SYNC_STATUS.ConversionError }
@@ -364,9 +410,13 @@ function readCommands(
   return out;
 }
 
-function readItem(data: WbxmlElement | undefined, version: string): Email | Error {
+function readItem(
+  data: WbxmlElement | undefined,
+  version: string,
+  schema: ObjectSchema,
+): ModelObject | Error {
   try {
-    return fromElements<Email>(EMAIL_SCHEMA, data?.children, { version });
+    return fromElements(schema, data?.children, { version });
   } catch (error) {
     if (error instanceof ModelSyntaxError) return error;
     throw error;
@@ -383,13 +433,14 @@ export function itemIdOf(serverId: string, collectionId: string): string | undef
 
 function collectionElement(
   collectionId: string,
-  result: CollectionResult<Email>,
+  result: CollectionResult<ModelObject>,
   version: string,
+  schema: ObjectSchema,
 ): WbxmlElement {
   // Item ids are UIDs; a ServerId the device sent that named no item of ours is echoed as it was.
   const sid = (id: string) => textEl(NS, "ServerId", /^\d+$/.test(id) ? `${collectionId}:${id}` : id);
-  const appData = (item: Email) => {
-    const children = toElements(EMAIL_SCHEMA, item, { version });
+  const appData = (item: ModelObject) => {
+    const children = toElements(schema, item, { version });
     return children.length
       ? { ns: NS, name: "ApplicationData", children }
       : { ns: NS, name: "ApplicationData" };
