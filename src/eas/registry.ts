@@ -1,4 +1,5 @@
 import type { CommandHandler } from "./commands/context.ts";
+import { find } from "./commands/find.ts";
 import { folderCreate } from "./commands/folder_create.ts";
 import { folderDelete } from "./commands/folder_delete.ts";
 import { folderSync } from "./commands/folder_sync.ts";
@@ -61,6 +62,8 @@ export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   // Settings needs no policy: phones send DeviceInformation before Provision in 16.x (MS-ASCMD 2.2.1.18).
   Settings: { handler: settings, minVersion: "12.0", needsProvisioning: false, body: "wbxml" },
   Search: { handler: search, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  // Find is the 16.1 search of mailbox and GAL (MS-ASCMD 2.2.1.2).
+  Find: { handler: find, minVersion: "16.1", needsProvisioning: true, body: "wbxml" },
   ResolveRecipients: {
     handler: resolveRecipients,
     minVersion: "12.0",
