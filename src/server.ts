@@ -5,6 +5,7 @@ import { Authenticator } from "./http/auth.ts";
 import { createAutodiscover } from "./http/autodiscover.ts";
 import { createEasApp } from "./http/eas_app.ts";
 import type { Logger } from "./log/logger.ts";
+import { ProtocolTracer, TrafficMeter } from "./log/trace.ts";
 import { createSetupApp } from "./setup/setup_app.ts";
 import { Store } from "./store/mod.ts";
 import { ensureCertificate, loadCertificatePair, localHostNames } from "./tls/load.ts";
@@ -122,9 +123,14 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     storm: new StormGuard(),
     heartbeat: heartbeatBounds(),
   };
+  // Per-device protocol traces and the dashboard's traffic counts, shared by the EAS app and the setup page.
+  const tracer = new ProtocolTracer(store.traces);
+  const traffic = new TrafficMeter();
   const easApp = createEasApp({
     store,
     auth,
+    tracer,
+    traffic,
     backendFor,
     log,
     autodiscover,
@@ -158,16 +164,24 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
       return new Response("Internal server error", { status: 500 });
     },
   }, easApp.fetch);
-  const setupApp = createSetupApp({ store, settings });
+  const easAddr = easServer.addr as Deno.NetAddr;
+  const scheme = tlsOptions ? "https" : "http";
+  const setupApp = createSetupApp({
+    store,
+    settings,
+    tracer,
+    traffic,
+    push,
+    log,
+    easUrl: `${scheme}://${displayHost(easAddr.hostname)}:${easAddr.port}`,
+    ...(caCertPem ? { caCertPem } : {}),
+  });
   const setupServer = Deno.serve({
     hostname: settings.setupListen.hostname,
     port: settings.setupListen.port,
     onListen: () => {},
   }, setupApp.fetch);
-
-  const easAddr = easServer.addr as Deno.NetAddr;
   const setupAddr = setupServer.addr as Deno.NetAddr;
-  const scheme = tlsOptions ? "https" : "http";
   const result: RunningServer = {
     easUrl: `${scheme}://${displayHost(easAddr.hostname)}:${easAddr.port}`,
     setupUrl: `http://${displayHost(setupAddr.hostname)}:${setupAddr.port}`,

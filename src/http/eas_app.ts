@@ -11,6 +11,7 @@ import { parseEasQuery } from "../eas/protocol/query.ts";
 import { atLeast, isProtocolVersion, PROTOCOL_VERSIONS } from "../eas/protocol/versions.ts";
 import { COMMANDS, type CommandSpec } from "../eas/registry.ts";
 import type { Logger } from "../log/logger.ts";
+import { type ProtocolTracer, readAll, type TrafficMeter } from "../log/trace.ts";
 import { type PushContext, syncWaiter } from "../push/push_context.ts";
 import type { Store } from "../store/mod.ts";
 import type { DeviceRecord } from "../store/devices.ts";
@@ -48,6 +49,10 @@ export interface EasAppDeps {
   autodiscover?: MiddlewareHandler;
   /** Direct Push: Ping and hanging Sync wait in its hub; a new Ping or Sync of a device ends its held one. */
   push?: PushContext;
+  /** Per-device protocol trace (setup page): exchanges of traced devices are recorded, redacted. */
+  tracer?: ProtocolTracer;
+  /** Requests per minute for the setup page's dashboard (memory only). */
+  traffic?: TrafficMeter;
 }
 
 /** Response header naming the server's EAS version (MS-ASHTTP 2.2.2.1.1). */
@@ -85,12 +90,22 @@ export function createEasApp(deps: EasAppDeps): Hono {
     );
   });
 
-  app.post("/Microsoft-Server-ActiveSync", (c) => handlePost(c, deps, maxBytes));
+  app.post("/Microsoft-Server-ActiveSync", async (c) => {
+    const started = performance.now();
+    const seen: TraceSeen = {};
+    const response = await handlePost(c, deps, maxBytes, seen);
+    return observe(deps, c, seen, response, started);
+  });
 
   return app;
 }
 
-async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promise<Response> {
+async function handlePost(
+  c: Context,
+  deps: EasAppDeps,
+  maxBytes: number,
+  seen: TraceSeen = {},
+): Promise<Response> {
   const started = performance.now();
   const url = new URL(c.req.url);
   let command = "?";
@@ -122,6 +137,9 @@ async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promi
 
     const raw = await readBody(c.req.raw, maxBytes);
     const contentType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    seen.command = command;
+    seen.raw = raw;
+    seen.contentType = contentType;
     const body = decodeBody(raw, contentType, spec);
     const policyKey = query.policyKey ?? c.req.header("X-MS-PolicyKey");
     const headers = new Headers(c.req.raw.headers);
@@ -135,6 +153,7 @@ async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promi
       userAgent: c.req.header("User-Agent") ?? "",
       protocolVersion: version,
     });
+    seen.device = device.id;
     const context: CommandContext = {
       user,
       credentials: auth.credentials,
@@ -175,6 +194,48 @@ async function handlePost(c: Context, deps: EasAppDeps, maxBytes: number): Promi
   } catch (error) {
     return errorResponse(error, deps.log, { command, user, deviceId });
   }
+}
+
+/** What handlePost learned about a request, for the trace and the traffic meter. */
+interface TraceSeen {
+  command?: string;
+  device?: number;
+  raw?: Uint8Array;
+  contentType?: string;
+}
+
+/**
+ * Counts the request for the dashboard and, for a traced device, records the
+ * exchange: the response body is teed, so the client streams as before and
+ * the trace copy is written once the body is complete.
+ */
+function observe(
+  deps: EasAppDeps,
+  c: Context,
+  seen: TraceSeen,
+  response: Response,
+  started: number,
+): Response {
+  const ms = Math.round(performance.now() - started);
+  const command = seen.command ?? new URL(c.req.url).searchParams.get("Cmd") ?? "?";
+  deps.traffic?.count(command, response.status, ms);
+  const tracer = deps.tracer;
+  if (!tracer || seen.device === undefined || !tracer.isTracing(seen.device)) return response;
+  const device = seen.device;
+  const [forClient, forTrace] = response.body ? response.body.tee() : [null, null];
+  readAll(forTrace).then((body) =>
+    tracer.record(device, {
+      command,
+      query: new URL(c.req.url).search,
+      status: response.status,
+      ms,
+      requestType: seen.contentType ?? "",
+      request: seen.raw ?? new Uint8Array(0),
+      responseType: response.headers.get("Content-Type") ?? "",
+      response: body,
+    })
+  ).catch((error) => deps.log.warn("trace.failed", { error }));
+  return new Response(forClient, { status: response.status, headers: response.headers });
 }
 
 /** Reads the body, refusing it before buffering when it is larger than allowed. */

@@ -1,0 +1,98 @@
+/**
+ * What every part of the setup page shares: its dependencies, the session
+ * variable, and the audit helper.
+ *
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import type { Settings, StoredSettingKey } from "../config/settings.ts";
+import { SETTING_ENV } from "../config/settings.ts";
+import type { Logger } from "../log/logger.ts";
+import type { ProtocolTracer, TrafficMeter } from "../log/trace.ts";
+import type { PushContext } from "../push/push_context.ts";
+import type { DeviceRecord, Store } from "../store/mod.ts";
+import type { AdminSession } from "./_auth.ts";
+
+/**
+ * Device operations of the admin module (src/admin) that the page calls:
+ * wipes and the device's policy state. Optional so the page runs before
+ * provisioning is wired; the buttons say so when it is missing.
+ */
+export interface DeviceAdmin {
+  /** Policy status, wipe state and similar lines for the device page. */
+  describe(device: DeviceRecord): Record<string, string>;
+  /** Marks a remote wipe (whole device, or only this account: MS-ASPROV 2.2.2.2 AccountOnlyRemoteWipe). */
+  wipe(device: DeviceRecord, kind: "device" | "account"): void | Promise<void>;
+  /** Cancels a wipe that the device has not yet acknowledged. */
+  cancelWipe(device: DeviceRecord): void | Promise<void>;
+}
+
+/** What the setup page needs from the composition root. */
+export interface SetupAppDeps {
+  store: Store;
+  settings: Settings;
+  /** The environment (PUSHBRIDGE_* values set there cannot be edited on the page); Deno.env by default. */
+  env?: Record<string, string | undefined>;
+  /** Per-device protocol traces. */
+  tracer?: ProtocolTracer;
+  /** EAS requests per minute for the dashboard chart. */
+  traffic?: TrafficMeter;
+  /** Direct Push hub (held Pings, watcher health; wipes kick the device). */
+  push?: PushContext;
+  /** The box's CA certificate in self-signed mode, for phones to trust. */
+  caCertPem?: string;
+  /** Where phones reach the box (for onboarding), e.g. "https://box.local:8443". */
+  easUrl?: string;
+  log?: Logger;
+  /** Wipes and policy state (src/admin). */
+  admin?: DeviceAdmin;
+  /** Restarts the service so saved settings apply; absent when the box cannot restart itself. */
+  restart?: () => void;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** Hono environment of the setup app: the logged-in session. */
+export type SetupEnv = { Variables: { session: AdminSession } };
+
+/** The setup app type. */
+export type SetupHono = Hono<SetupEnv>;
+
+/** A request context of the setup app. */
+export type SetupContext = Context<SetupEnv>;
+
+/** Shared state of one setup app. */
+export interface SetupShared {
+  deps: SetupAppDeps;
+  env: Record<string, string | undefined>;
+  now: () => number;
+  /** Writes an audit entry for an admin action. */
+  audit(
+    action: string,
+    fields?: { user?: string; deviceId?: string; result?: string; detail?: string },
+  ): void;
+}
+
+/** The environment variable that fixes a setting, when it is set. */
+export function lockedBy(shared: SetupShared, key: StoredSettingKey): string | undefined {
+  const name = SETTING_ENV[key];
+  const value = shared.env[name];
+  return value !== undefined && value !== "" ? name : undefined;
+}
+
+/** The current value of a setting as the page shows it: environment, then stored. */
+export function currentSetting(shared: SetupShared, key: StoredSettingKey): string {
+  const name = lockedBy(shared, key);
+  if (name) return shared.env[name] ?? "";
+  return shared.deps.store.settings.get(key) ?? "";
+}
+
+/** Form values of a request as strings (files are read by the handlers that take them). */
+export async function formValues(c: SetupContext): Promise<Record<string, string>> {
+  const body = await c.req.parseBody();
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (typeof value === "string") out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,445 @@
+/**
+ * The first-boot wizard: public host name, TLS certificate, mailstore with
+ * live connection tests, then a summary. Values fixed by the environment are
+ * shown but not editable.
+ *
+ * @module
+ */
+import { ConfigError, resolveSettings, type StoredSettingKey } from "../config/settings.ts";
+import {
+  checkChain,
+  checkExpiry,
+  checkKeyMatchesCert,
+  readCertificateInfo,
+  splitPemChain,
+} from "../tls/cert_info.ts";
+import {
+  currentSetting,
+  formValues,
+  lockedBy,
+  type SetupContext,
+  type SetupHono,
+  type SetupShared,
+} from "./_context.ts";
+import { form, page } from "./_layout.ts";
+import { probeDav, probeImap, probeLdap, type ProbeResult, probeSmtp } from "./_probes.ts";
+import { escapeHtml } from "./html.ts";
+
+/** The wizard's steps in order, with their titles. */
+export const WIZARD_STEPS = [
+  ["host", "Host name"],
+  ["tls", "Certificate"],
+  ["mailstore", "Mailstore"],
+  ["finish", "Finish"],
+] as const;
+
+type StepName = typeof WIZARD_STEPS[number][0];
+
+/** Stored settings key of the directory server (GAL over LDAP); read by the GAL bridge when it supports LDAP. */
+export const LDAP_URL_SETTING = "gal.ldapUrl";
+/** Marks the wizard as done: the dashboard becomes the start page. */
+export const SETUP_COMPLETED_SETTING = "setup.completed";
+/** Where the mailstore CA pasted in the wizard is written, under the data dir. */
+const MAILSTORE_CA_FILE = "mailstore-ca.pem";
+/** Names of an uploaded certificate and key under `${dataDir}/tls/`. */
+const UPLOADED_FILES = { cert: "uploaded-cert.pem", key: "uploaded-key.pem" } as const;
+
+/** Which probe a service name runs, and which form field holds its URL. */
+const PROBES = {
+  imap: { field: "imapUrl", label: "IMAP" },
+  smtp: { field: "smtpUrl", label: "SMTP submission" },
+  dav: { field: "davUrl", label: "CalDAV/CardDAV" },
+  ldap: { field: "ldapUrl", label: "GAL/LDAP" },
+} as const;
+
+/** A probe service name. */
+export type ProbeService = keyof typeof PROBES;
+
+function isProbeService(name: string): name is ProbeService {
+  return name in PROBES;
+}
+
+/** Runs the connection test of one service with form-style values (the page and /api share this). */
+export async function runProbe(
+  shared: SetupShared,
+  service: string,
+  values: Record<string, string | undefined>,
+): Promise<ProbeResult> {
+  if (!isProbeService(service)) {
+    throw new RangeError(`Service '${service}' is not one of imap, smtp, dav, ldap`);
+  }
+  const url = (values[PROBES[service].field] ?? "").trim();
+  if (!url) {
+    return {
+      service: PROBES[service].label,
+      ok: false,
+      steps: [{
+        step: "Address",
+        status: "fail",
+        detail: `Enter the ${PROBES[service].label} address first`,
+      }],
+    };
+  }
+  const caCerts = await mailstoreCaCerts(shared, values.caPem);
+  const user = values.testUser ?? "";
+  const password = values.testPassword ?? "";
+  const target = { url, user, password, ...(caCerts ? { caCerts } : {}) };
+  const result = service === "imap"
+    ? await probeImap(target)
+    : service === "smtp"
+    ? await probeSmtp(target)
+    : service === "dav"
+    ? await probeDav(target)
+    : await probeLdap(target);
+  shared.audit("setup.test-connection", {
+    user,
+    result: result.ok ? "ok" : "failed",
+    detail: `${result.service} ${url}${
+      result.ok ? "" : `: ${result.steps.filter((s) => s.status === "fail").map((s) => s.detail).join("; ")}`
+    }`,
+  });
+  return result;
+}
+
+async function mailstoreCaCerts(
+  shared: SetupShared,
+  pasted: string | undefined,
+): Promise<string[] | undefined> {
+  if (pasted && pasted.trim()) return splitPemChain(pasted);
+  const file = currentSetting(shared, "mailstoreCaFile");
+  if (!file) return undefined;
+  try {
+    return [await Deno.readTextFile(file)];
+  } catch {
+    return undefined;
+  }
+}
+
+function stepper(current: StepName): string {
+  return `<ol class="wizard-steps">${
+    WIZARD_STEPS.map(([name, title], i) =>
+      `<li${
+        name === current ? ' class="current" aria-current="step"' : ""
+      }><a href="/wizard/${name}" style="color:inherit">${i + 1}. ${title}</a></li>`
+    ).join("")
+  }</ol>`;
+}
+
+function lockedNote(name: string | undefined): string {
+  return name
+    ? `<p class="muted">Set by the environment variable ${escapeHtml(name)}; change it there.</p>`
+    : "";
+}
+
+function textInput(
+  shared: SetupShared,
+  key: StoredSettingKey,
+  label: string,
+  placeholder: string,
+  value = currentSetting(shared, key),
+): string {
+  const locked = lockedBy(shared, key);
+  return `<label for="${key}">${
+    escapeHtml(label)
+  }</label><input type="text" id="${key}" name="${key}" value="${escapeHtml(value)}" placeholder="${
+    escapeHtml(placeholder)
+  }"${locked ? " readonly" : ""}>${lockedNote(locked)}`;
+}
+
+/** Renders a probe result (server-side; the script renders the same shape in place). */
+export function probeHtml(result: ProbeResult | undefined): string {
+  if (!result) return "";
+  return `<p class="${result.ok ? "ok" : "fail"}"><strong>${escapeHtml(result.service)}: ${
+    result.ok ? "connection works" : "connection failed"
+  }</strong></p><ul class="steps">${
+    result.steps.map((s) =>
+      `<li class="${s.status}"><b>${s.status}</b> ${escapeHtml(s.step)}: ${escapeHtml(s.detail)}</li>`
+    ).join("")
+  }</ul>`;
+}
+
+function renderHost(shared: SetupShared, csrf: string): string {
+  return stepper("host") + `<section>${
+    form(
+      "/wizard/host",
+      csrf,
+      `<p>The name phones use to reach this box, as the office's DNS knows it (for example <code>mail.example.com</code>). It goes into the certificate and the phone setup pages.</p>
+${textInput(shared, "publicHostName", "Public host name", "mail.example.com")}
+<button type="submit">Save and continue</button>`,
+    )
+  }</section>`;
+}
+
+async function renderTls(shared: SetupShared, csrf: string): Promise<string> {
+  const locked = lockedBy(shared, "tls");
+  const mode = currentSetting(shared, "tls") || "self-signed";
+  const ca = shared.deps.caCertPem;
+  let caInfo = "";
+  if (ca) {
+    const info = await readCertificateInfo(ca);
+    caInfo = `<p>The box made its own certificate authority <strong>${
+      escapeHtml(info.subjectCommonName ?? "")
+    }</strong> (SHA-256 ${
+      escapeHtml(info.fingerprintSha256)
+    }). Phones must trust it: the phone setup pages and the iOS profile include it.</p>
+<p><a class="button secondary" href="/ca.crt" download>Download the CA certificate</a></p>`;
+  }
+  const options = locked ? lockedNote(locked) : form(
+    "/wizard/tls",
+    csrf,
+    `<label><input type="radio" name="mode" value="self-signed"${
+      mode === "self-signed" ? " checked" : ""
+    }> Keep the generated self-signed certificate</label>
+<label><input type="radio" name="mode" value="upload"${
+      mode !== "self-signed" ? " checked" : ""
+    }> Use my certificate (PEM, with its chain)</label>
+<label for="certFile">Certificate file</label><input type="file" id="certFile" name="certFile" accept=".pem,.crt,.cer">
+<label for="keyFile">Private key file</label><input type="file" id="keyFile" name="keyFile" accept=".pem,.key">
+<label for="certPem">or paste the certificate chain</label><textarea id="certPem" name="certPem" placeholder="-----BEGIN CERTIFICATE-----"></textarea>
+<label for="keyPem">and the private key</label><textarea id="keyPem" name="keyPem" placeholder="-----BEGIN PRIVATE KEY-----"></textarea>
+<button type="submit">Save and continue</button>`,
+    'enctype="multipart/form-data"',
+  );
+  return stepper("tls") +
+    `<section><p>Current: <strong>${escapeHtml(mode)}</strong></p>${caInfo}${options}</section>`;
+}
+
+function renderMailstore(
+  shared: SetupShared,
+  csrf: string,
+  values: Record<string, string> = {},
+  results: Partial<Record<ProbeService, ProbeResult>> = {},
+): string {
+  const v = (key: StoredSettingKey) => values[key] ?? currentSetting(shared, key);
+  const testButton = (service: ProbeService) =>
+    `<button type="submit" class="secondary" name="test" value="${service}" data-probe="${service}">Test ${
+      PROBES[service].label
+    }</button><div id="probe-${service}" aria-live="polite">${probeHtml(results[service])}</div>`;
+  const ldap = values.ldapUrl ?? shared.deps.store.settings.get(LDAP_URL_SETTING) ?? "";
+  return stepper("mailstore") + form(
+    "/wizard/mailstore",
+    csrf,
+    `<section><h2>Test account</h2><p>A mailbox login used only for the tests below; it is not stored.</p>
+<label for="testUser">User name</label><input type="text" id="testUser" name="testUser" autocomplete="off" value="${
+      escapeHtml(values.testUser ?? "")
+    }">
+<label for="testPassword">Password</label><input type="password" id="testPassword" name="testPassword" autocomplete="off">
+<label for="caPem">Mailstore CA certificate (PEM, only for a mailstore with a private CA)</label><textarea id="caPem" name="caPem" placeholder="-----BEGIN CERTIFICATE-----">${
+      escapeHtml(values.caPem ?? "")
+    }</textarea></section>
+<section><h2>IMAP</h2>${
+      textInput(shared, "imapUrl", "IMAP server", "imaps://mail.example.com", v("imapUrl"))
+    }${testButton("imap")}</section>
+<section><h2>SMTP submission</h2>${
+      textInput(shared, "smtpUrl", "SMTP submission server", "smtp://mail.example.com:587", v("smtpUrl"))
+    }${testButton("smtp")}</section>
+<section><h2>CalDAV/CardDAV (optional)</h2>${
+      textInput(shared, "davUrl", "CalDAV/CardDAV server", "https://dav.example.com/", v("davUrl"))
+    }${testButton("dav")}</section>
+<section><h2>Directory (optional)</h2><label for="ldapUrl">LDAP server for the global address list</label><input type="text" id="ldapUrl" name="ldapUrl" value="${
+      escapeHtml(ldap)
+    }" placeholder="ldaps://ldap.example.com">${testButton("ldap")}</section>
+<button type="submit" name="save" value="1">Save and continue</button>`,
+  );
+}
+
+function renderFinish(shared: SetupShared, csrf: string): string {
+  const rows = (["publicHostName", "tls", "imapUrl", "smtpUrl", "davUrl"] as const).map((key) =>
+    `<tr><th>${key}</th><td>${escapeHtml(currentSetting(shared, key) || "not set")}${
+      lockedBy(shared, key) ? ' <span class="muted">(environment)</span>' : ""
+    }</td></tr>`
+  ).join("");
+  const restart = shared.deps.restart
+    ? `<button type="submit" name="restart" value="1">Finish and restart the service</button>`
+    : `<p class="muted">Restart the service (for example <code>systemctl restart pushbridge</code>) so new settings apply.</p>`;
+  return stepper("finish") +
+    `<section><table>${rows}</table>${
+      form("/wizard/finish", csrf, `<button type="submit">Finish</button>${restart}`)
+    }<p>Next: <a href="/onboarding">set up the phones</a>.</p></section>`;
+}
+
+async function saveCertificate(
+  shared: SetupShared,
+  values: Record<string, string>,
+  files: Record<string, File>,
+) {
+  const certText = files.certFile?.size ? await files.certFile.text() : values.certPem ?? "";
+  const keyText = files.keyFile?.size ? await files.keyFile.text() : values.keyPem ?? "";
+  if (!certText.trim() || !keyText.trim()) {
+    throw new RangeError("Give both the certificate chain and its private key");
+  }
+  let chain: string[];
+  try {
+    chain = splitPemChain(certText);
+  } catch (error) {
+    throw new RangeError(`The certificate cannot be read: ${(error as Error).message}`);
+  }
+  const problems = checkChain(chain);
+  if (problems.length) throw new RangeError(`The certificate chain is not in order: ${problems.join("; ")}`);
+  let matches: boolean;
+  try {
+    matches = await checkKeyMatchesCert(chain[0]!, keyText);
+  } catch (error) {
+    throw new RangeError((error as Error).message);
+  }
+  if (!matches) throw new RangeError("The private key does not belong to the first certificate of the chain");
+  const info = await readCertificateInfo(chain[0]!);
+  const expiry = checkExpiry(info, new Date(shared.now()));
+  if (expiry === "expired" || expiry === "not-yet-valid") {
+    throw new RangeError(
+      `The certificate is ${expiry} (valid ${info.notBefore.toISOString()} to ${info.notAfter.toISOString()})`,
+    );
+  }
+  const host = currentSetting(shared, "publicHostName");
+  if (host && !info.dnsNames.some((n) => n === host || (n.startsWith("*.") && host.endsWith(n.slice(1))))) {
+    throw new RangeError(
+      `The certificate is not valid for the host name '${host}' (it names ${
+        info.dnsNames.join(", ") || "no DNS names"
+      })`,
+    );
+  }
+  const dir = `${shared.deps.settings.dataDir}/tls`;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const certPath = `${dir}/${UPLOADED_FILES.cert}`;
+  const keyPath = `${dir}/${UPLOADED_FILES.key}`;
+  await Deno.writeTextFile(certPath, chain.join(""), { mode: 0o644 });
+  await Deno.writeTextFile(keyPath, keyText, { mode: 0o600 });
+  await Deno.chmod(keyPath, 0o600);
+  shared.deps.store.settings.set("tls", `${certPath}:${keyPath}`);
+  return info;
+}
+
+/** Validates mailstore URLs with the same rules as start-up, so a saved value never stops the box. */
+function validateMailstore(values: Record<string, string>): void {
+  const stored: Partial<Record<StoredSettingKey, string>> = {};
+  for (const key of ["imapUrl", "smtpUrl", "davUrl"] as const) {
+    if (values[key]?.trim()) stored[key] = values[key]!.trim();
+  }
+  resolveSettings({}, stored);
+  const ldap = values.ldapUrl?.trim();
+  if (ldap && !/^ldaps?:\/\/[^/\s]+/.test(ldap)) {
+    throw new ConfigError("ldapUrl", `'${ldap}' is not an ldap:// or ldaps:// URL`);
+  }
+}
+
+/** Registers the wizard routes. */
+export function registerWizard(app: SetupHono, shared: SetupShared): void {
+  const render = async (c: SetupContext, step: string, notice?: { kind: "ok" | "error"; text: string }) => {
+    const csrf = c.get("session").csrf;
+    const body = step === "host"
+      ? renderHost(shared, csrf)
+      : step === "tls"
+      ? await renderTls(shared, csrf)
+      : step === "mailstore"
+      ? renderMailstore(shared, csrf)
+      : renderFinish(shared, csrf);
+    return c.html(page({ title: "Setup", path: "/wizard", csrf, ...(notice ? { notice } : {}) }, body));
+  };
+  app.get("/wizard", (c) => c.redirect("/wizard/host", 303));
+  app.get("/wizard/:step", (c) => {
+    const step = c.req.param("step");
+    if (!WIZARD_STEPS.some(([name]) => name === step)) return c.notFound();
+    return render(c, step);
+  });
+
+  app.post("/wizard/host", async (c) => {
+    const values = await formValues(c);
+    if (!lockedBy(shared, "publicHostName")) {
+      const host = (values.publicHostName ?? "").trim().toLowerCase();
+      if (host && !/^[a-z0-9]([a-z0-9-]{0,62}\.)*[a-z0-9-]{1,63}$/.test(host)) {
+        return render(c, "host", { kind: "error", text: `'${host}' is not a host name` });
+      }
+      if (host) shared.deps.store.settings.set("publicHostName", host);
+      else shared.deps.store.settings.delete("publicHostName");
+      shared.audit("setup.host-name", { detail: host || "(cleared)" });
+    }
+    return c.redirect("/wizard/tls", 303);
+  });
+
+  app.post("/wizard/tls", async (c) => {
+    if (lockedBy(shared, "tls")) return c.redirect("/wizard/mailstore", 303);
+    const body = await c.req.parseBody();
+    const values: Record<string, string> = {};
+    const files: Record<string, File> = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (typeof v === "string") values[k] = v;
+      else if (v instanceof File) files[k] = v;
+    }
+    if (values.mode !== "upload") {
+      shared.deps.store.settings.delete("tls");
+      shared.audit("setup.certificate", { detail: "self-signed" });
+      return c.redirect("/wizard/mailstore", 303);
+    }
+    try {
+      const info = await saveCertificate(shared, values, files);
+      shared.audit("setup.certificate", {
+        detail: `uploaded '${info.subjectCommonName ?? ""}' until ${info.notAfter.toISOString()}`,
+      });
+    } catch (error) {
+      shared.audit("setup.certificate", { result: "refused", detail: (error as Error).message });
+      return render(c, "tls", { kind: "error", text: (error as Error).message });
+    }
+    return c.redirect("/wizard/mailstore", 303);
+  });
+
+  app.post("/wizard/mailstore", async (c) => {
+    const values = await formValues(c);
+    const csrf = c.get("session").csrf;
+    const show = (notice?: { kind: "ok" | "error"; text: string }, results = {}) =>
+      c.html(
+        page(
+          { title: "Setup", path: "/wizard", csrf, ...(notice ? { notice } : {}) },
+          renderMailstore(shared, csrf, values, results),
+        ),
+      );
+    if (values.test) {
+      try {
+        return show(undefined, { [values.test]: await runProbe(shared, values.test, values) });
+      } catch (error) {
+        return show({ kind: "error", text: (error as Error).message });
+      }
+    }
+    try {
+      validateMailstore(values);
+      if (values.caPem?.trim()) splitPemChain(values.caPem);
+    } catch (error) {
+      return show({ kind: "error", text: (error as Error).message });
+    }
+    const settings = shared.deps.store.settings;
+    for (const key of ["imapUrl", "smtpUrl", "davUrl"] as const) {
+      if (lockedBy(shared, key)) continue;
+      const value = values[key]?.trim();
+      if (value) settings.set(key, value);
+      else settings.delete(key);
+    }
+    const ldap = values.ldapUrl?.trim();
+    if (ldap) settings.set(LDAP_URL_SETTING, ldap);
+    else settings.delete(LDAP_URL_SETTING);
+    if (values.caPem?.trim() && !lockedBy(shared, "mailstoreCaFile")) {
+      const path = `${shared.deps.settings.dataDir}/${MAILSTORE_CA_FILE}`;
+      await Deno.writeTextFile(path, splitPemChain(values.caPem).join(""));
+      settings.set("mailstoreCaFile", path);
+    }
+    shared.audit("setup.mailstore", {
+      detail: ["imapUrl", "smtpUrl", "davUrl"].map((k) => `${k}=${values[k]?.trim() || "-"}`).join(" "),
+    });
+    return c.redirect("/wizard/finish", 303);
+  });
+
+  app.post("/wizard/finish", async (c) => {
+    const values = await formValues(c);
+    shared.deps.store.settings.set(SETUP_COMPLETED_SETTING, String(shared.now()));
+    shared.audit("setup.finished");
+    if (values.restart && shared.deps.restart) {
+      shared.audit("service.restart");
+      setTimeout(() => shared.deps.restart?.(), 200);
+      return c.html(
+        page(
+          { title: "Restarting", csrf: c.get("session").csrf },
+          "<p>The service restarts; this page is back in a few seconds.</p>",
+        ),
+      );
+    }
+    return c.redirect("/?finished=1", 303);
+  });
+}
