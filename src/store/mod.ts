@@ -4,6 +4,8 @@ import { Database } from "./database.ts";
 import { DavStateRepository } from "./dav_state.ts";
 import { DeviceRepository } from "./devices.ts";
 import { DeviceInformationRepository } from "./device_information.ts";
+import { DeviceManagementRepository } from "./device_management.ts";
+import { PolicyRepository } from "./policies.ts";
 import { FolderRepository } from "./folders.ts";
 import { SentMailRepository } from "./sent_mail.ts";
 import { SettingsRepository } from "./settings_repository.ts";
@@ -16,6 +18,8 @@ export * from "./database.ts";
 export * from "./dav_state.ts";
 export * from "./devices.ts";
 export * from "./device_information.ts";
+export * from "./device_management.ts";
+export * from "./policies.ts";
 export * from "./folders.ts";
 export * from "./sent_mail.ts";
 export * from "./settings_repository.ts";
@@ -34,6 +38,8 @@ export class Store {
   readonly davState: DavStateRepository;
   readonly adminCredentials: AdminCredentialRepository;
   readonly traces: TraceRepository;
+  readonly policies: PolicyRepository;
+  readonly deviceManagement: DeviceManagementRepository;
 
   constructor(readonly db: Database) {
     this.devices = new DeviceRepository(db);
@@ -46,6 +52,8 @@ export class Store {
     this.davState = new DavStateRepository(db);
     this.adminCredentials = new AdminCredentialRepository(db);
     this.traces = new TraceRepository(db);
+    this.policies = new PolicyRepository(db);
+    this.deviceManagement = new DeviceManagementRepository(db);
   }
 
   /** Opens the store at a file path (":memory:" for unit tests). */

@@ -1,5 +1,6 @@
 import { migration as m001 } from "./001_foundation.ts";
 import { migration as m002 } from "./002_mail_sync.ts";
+import { migration as m003 } from "./003_provisioning.ts";
 import { migration as m004 } from "./004_dav.ts";
 import { migration as m005 } from "./005_setup.ts";
 import { migration as m006 } from "./006_settings_search.ts";
@@ -17,6 +18,6 @@ export interface Migration {
  * does not collide: 001 foundation, 002 mail sync state, 003 provisioning and
  * policies, 004 calendar/contacts, 005 setup page and traces, 006 search/settings, 007 SendMail dedup.
  */
-export const MIGRATIONS: Migration[] = [m001, m002, m004, m005, m006, m007].sort((a, b) =>
+export const MIGRATIONS: Migration[] = [m001, m002, m003, m004, m005, m006, m007].sort((a, b) =>
   a.version - b.version
 );
