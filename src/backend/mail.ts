@@ -101,6 +101,12 @@ export interface MailBackend {
   /** Saves a draft (16.x drafts sync) into the folder. */
   addDraft(folderKey: string, email: Email): Promise<ItemState>;
   /**
+   * Moves every message of a conversation (ConversationId as Sync sends it)
+   * from the user's mail folders (not Sent, Drafts, Deleted Items, Outbox) to
+   * the destination; the number moved.
+   */
+  moveConversation(conversationId: Uint8Array, destinationKey: string): Promise<number>;
+  /**
    * Deletes every message of the folder (moved to Trash, permanently when the
    * folder is Trash itself); its subfolders too when asked.
    */

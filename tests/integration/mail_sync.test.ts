@@ -495,6 +495,55 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
       assert.deepEqual(fresh.commands.map(subjectOf), ["After"]);
     });
 
+    await t.step("ItemOperations Move moves a conversation to another folder", async () => {
+      const hierarchy = await client.command(
+        "FolderSync",
+        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
+      );
+      const projects = childText(
+        childrenNamed(child(hierarchy.body, "Changes"), "Add").find((a) =>
+          childText(a, "DisplayName") === "Projects"
+        ),
+        "ServerId",
+      )!;
+      const fetched = await client.command(
+        "ItemOperations",
+        el(
+          "ItemOperations",
+          "ItemOperations",
+          el(
+            "ItemOperations",
+            "Fetch",
+            textEl("ItemOperations", "Store", "Mailbox"),
+            textEl(AS, "CollectionId", inbox),
+            textEl(AS, "ServerId", serverIds.get("Report attached")!),
+          ),
+        ),
+      );
+      const properties = child(child(child(fetched.body, "Response"), "Fetch"), "Properties");
+      const conversation = child(properties, "ConversationId", "Email2")!.opaque!;
+      const inboxBefore = await messageCount(box.mailstore, alice.name, "INBOX");
+      const projectsBefore = await messageCount(box.mailstore, alice.name, "Projects");
+      const reply = await client.command(
+        "ItemOperations",
+        el(
+          "ItemOperations",
+          "ItemOperations",
+          el(
+            "ItemOperations",
+            "Move",
+            { ns: "ItemOperations", name: "ConversationId", opaque: conversation },
+            textEl("ItemOperations", "DstFldId", projects),
+          ),
+        ),
+      );
+      const check = await validateWithXsd(reply.raw);
+      assert.ok(check.valid, check.messages);
+      assert.equal(childText(child(child(reply.body, "Response"), "Move"), "Status"), "1");
+      assert.equal(await messageCount(box.mailstore, alice.name, "INBOX"), inboxBefore - 1);
+      assert.equal(await messageCount(box.mailstore, alice.name, "Projects"), projectsBefore + 1);
+    });
+
     await t.step("a 2.5 device gets Email:Body cut by its Truncation code", async () => {
       const old = box.client(alice.name, { protocolVersion: "2.5" });
       await old.command(

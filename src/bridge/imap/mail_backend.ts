@@ -16,9 +16,10 @@ import {
 import { BODY_TYPE } from "../../eas/model/airsyncbase.ts";
 import type { Email } from "../../eas/model/email.ts";
 import { FOLDER_TYPE } from "../../eas/protocol/folder_types.ts";
-import { buildMessage, parseAddressList } from "../../mime/mod.ts";
+import { buildMessage, decodeHeaderValue, parseAddressList, parseMessage } from "../../mime/mod.ts";
 import {
   changeableProperties,
+  conversationOf,
   emailOfView,
   flagsToken,
   keywordOfCategory,
@@ -248,6 +249,44 @@ export class ImapMailBackend implements FolderSource, MailBackend {
       for await (const row of s.fetch(String(uid), ["UID", "FLAGS", "INTERNALDATE"])) return stateOf(row);
       return { id: String(uid), token: flagsToken(["\\Draft", "\\Seen"]), date: date.getTime() };
     });
+  }
+
+  /**
+   * ItemOperations Move (MS-ASCMD 2.2.3.110.1): finds the conversation's
+   * messages by their headers (the same derivation as ConversationId in Sync)
+   * and moves them with UID MOVE.
+   */
+  async moveConversation(conversationId: Uint8Array, destinationKey: string): Promise<number> {
+    const destination = mailboxOf(destinationKey);
+    const folders = await this.listFolders();
+    const skipped: number[] = [
+      FOLDER_TYPE.SentItems,
+      FOLDER_TYPE.Drafts,
+      FOLDER_TYPE.DeletedItems,
+      FOLDER_TYPE.Outbox,
+    ];
+    const wanted = Array.from(conversationId).join(",");
+    let moved = 0;
+    for (const folder of folders) {
+      if (skipped.includes(folder.type) || folder.key === destinationKey) continue;
+      const mailbox = mailboxOf(folder.key);
+      moved += await this.#with(async (s) => {
+        const selected = await s.select(mailbox, false);
+        if (selected.exists === 0) return 0;
+        const uids: string[] = [];
+        const fields = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID REFERENCES IN-REPLY-TO SUBJECT THREAD-TOPIC)]";
+        for await (const row of s.fetch("1:*", ["UID", "INTERNALDATE", fields])) {
+          const header = firstSection(row) ?? new Uint8Array();
+          const headers = parseMessage(header).headers;
+          const subject = decodeHeaderValue(headers.get("subject") ?? "");
+          const id = conversationOf(headers, subject, row.internalDate ?? new Date(0)).id;
+          if (Array.from(id).join(",") === wanted) uids.push(String(row.uid));
+        }
+        if (uids.length) await s.moveTo(uidSet(uids), destination);
+        return uids.length;
+      });
+    }
+    return moved;
   }
 
   /** Deletes every message (to Trash unless this is Trash) and, when asked, the subfolders. */

@@ -1,7 +1,7 @@
 import { type ContentStream, isMailSource } from "../../backend/mail.ts";
 import { BackendUnavailableError } from "../../backend/types.ts";
 import { encode, type StreamElement } from "../../wbxml/mod.ts";
-import { child, childText, el, textEl, type WbxmlElement } from "../../wbxml/tree.ts";
+import { child, childText, el, opaqueEl, textEl, type WbxmlElement } from "../../wbxml/tree.ts";
 import { EMAIL_SCHEMA } from "../model/email.ts";
 import { toElements } from "../model/streamer.ts";
 import { EasStatusError } from "../protocol/errors.ts";
@@ -48,12 +48,14 @@ export async function itemOperations(request: EasRequest, ctx: CommandContext): 
   const multipart = request.headers.get("MS-ASAcceptMultiPart")?.toUpperCase() === "T" ||
     request.query.acceptMultiPart === true;
   const parts: BinaryPart[] = [];
+  const moves: WbxmlElement[] = [];
   const empties: WbxmlElement[] = [];
   const fetches: StreamElement[] = [];
   for (const operation of body.children) {
     try {
       if (operation.name === "Fetch") fetches.push(await fetchOne(operation, ctx, multipart, parts));
       else if (operation.name === "EmptyFolderContents") empties.push(await emptyFolder(operation, ctx));
+      else if (operation.name === "Move") moves.push(await moveConversation(operation, ctx));
       else {
         return {
           body: el(NS, "ItemOperations", textEl(NS, "Status", ITEM_OPERATIONS_STATUS.ActionNotSupported)),
@@ -64,7 +66,12 @@ export async function itemOperations(request: EasRequest, ctx: CommandContext): 
       if (!(error instanceof EasStatusError)) throw error;
       const status = textEl(NS, "Status", error.status);
       if (operation.name === "Fetch") fetches.push(el(NS, "Fetch", status));
-      else empties.push(el(NS, "EmptyFolderContents", status));
+      else if (operation.name === "Move") {
+        const id = child(operation, "ConversationId", NS);
+        moves.push(
+          el(NS, "Move", status, id ? opaqueEl(NS, "ConversationId", conversationBytes(id)) : undefined),
+        );
+      } else empties.push(el(NS, "EmptyFolderContents", status));
     }
   }
   const tree: StreamElement = {
@@ -72,7 +79,8 @@ export async function itemOperations(request: EasRequest, ctx: CommandContext): 
     name: "ItemOperations",
     children: [
       textEl(NS, "Status", ITEM_OPERATIONS_STATUS.Success),
-      { ns: NS, name: "Response", children: [...empties, ...fetches] },
+      // The schema's order: Move, EmptyFolderContents, Fetch.
+      { ns: NS, name: "Response", children: [...moves, ...empties, ...fetches] },
     ],
   };
   if (multipart) {
@@ -177,6 +185,39 @@ async function emptyFolder(operation: WbxmlElement, ctx: CommandContext): Promis
     textEl(NS, "Status", ITEM_OPERATIONS_STATUS.Success),
     textEl("AirSync", "CollectionId", collectionId),
   );
+}
+
+/**
+ * Move of a conversation (MS-ASCMD 2.2.3.110.1): every message with the
+ * ConversationId goes to DstFldId. MoveAlways (moving future messages too)
+ * is not kept: IMAP has no rule store for it.
+ */
+async function moveConversation(operation: WbxmlElement, ctx: CommandContext): Promise<WbxmlElement> {
+  const idElement = child(operation, "ConversationId", NS);
+  const destination = childText(operation, "DstFldId", NS);
+  if (!idElement || destination === undefined) {
+    throw new EasStatusError(
+      ITEM_OPERATIONS_STATUS.ProtocolError,
+      "Move needs 'ConversationId' and 'DstFldId'",
+    );
+  }
+  const conversationId = conversationBytes(idElement);
+  const folderKey = ctx.store.folders.backendKeyOf(ctx.user, destination);
+  const source = folderKey ? ctx.backend.sourceOf(folderKey) : undefined;
+  if (!folderKey || !isMailSource(source)) {
+    throw new EasStatusError(ITEM_OPERATIONS_STATUS.ObjectNotFound, `Folder '${destination}' not found`);
+  }
+  await source.moveConversation(conversationId, folderKey);
+  return el(
+    NS,
+    "Move",
+    textEl(NS, "Status", ITEM_OPERATIONS_STATUS.Success),
+    opaqueEl(NS, "ConversationId", conversationId),
+  );
+}
+
+function conversationBytes(element: WbxmlElement): Uint8Array {
+  return element.opaque ?? new TextEncoder().encode(element.text ?? "");
 }
 
 /** A byte range "first-last" (MS-ASCMD 2.2.3.143.1), clipped to the content; the whole content when absent. */

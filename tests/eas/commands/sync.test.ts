@@ -80,6 +80,10 @@ class MemoryMail implements FolderSource, MailBackend {
   addDraft(): Promise<ItemState> {
     return Promise.reject(new Error("Drafts are not part of this test"));
   }
+  moveConversation(): Promise<number> {
+    // Not exercised by these command tests (ItemOperations Move runs in the integration test).
+    return Promise.resolve(0);
+  }
   emptyFolder(): Promise<void> {
     this.messages.clear();
     return Promise.resolve();
