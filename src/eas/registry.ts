@@ -10,6 +10,7 @@ import { getAttachment } from "./commands/get_attachment.ts";
 import { folderUpdate } from "./commands/folder_update.ts";
 import { moveItems } from "./commands/move_items.ts";
 import { ping } from "./commands/ping.ts";
+import { provision } from "./commands/provision.ts";
 import { sendMail } from "./commands/send_mail.ts";
 import { resolveRecipients } from "./commands/resolve_recipients.ts";
 import { search } from "./commands/search.ts";
@@ -59,6 +60,8 @@ export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   SendMail: { handler: sendMail, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
   SmartReply: { handler: smartReply, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
   SmartForward: { handler: smartForward, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
+  // Provision is how a device gets its policy and its wipe (MS-ASPROV 3.2.5.1).
+  Provision: { handler: provision, minVersion: "2.5", needsProvisioning: false, body: "wbxml" },
   // Settings needs no policy: phones send DeviceInformation before Provision in 16.x (MS-ASCMD 2.2.1.18).
   Settings: { handler: settings, minVersion: "12.0", needsProvisioning: false, body: "wbxml" },
   Search: { handler: search, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },

@@ -6,6 +6,7 @@ import type { MailSubmitter } from "../backend/submission.ts";
 import { BackendUnavailableError, type Credentials } from "../backend/types.ts";
 import { LIMITS } from "../config/limits.ts";
 import type { CommandContext, EasRequest, EasResponse } from "../eas/commands/context.ts";
+import type { ProvisioningHooks } from "../eas/commands/provision.ts";
 import { EasHttpError, EasRequestError, EasStatusError } from "../eas/protocol/errors.ts";
 import { parseEasQuery } from "../eas/protocol/query.ts";
 import { atLeast, isProtocolVersion, PROTOCOL_VERSIONS } from "../eas/protocol/versions.ts";
@@ -34,6 +35,8 @@ export interface EasAppDeps {
     context: CommandContext,
     spec: CommandSpec,
   ) => Promise<EasResponse | undefined>;
+  /** Policies and remote wipe for the Provision command. */
+  provisioning?: ProvisioningHooks;
   /** Maximum accepted request body in bytes. */
   maxRequestBytes?: number;
   /** SMTP submission for SendMail, SmartReply and SmartForward, when an SMTP server is configured. */
@@ -167,6 +170,7 @@ async function handlePost(
       ...(deps.mailOpsFor ? { mailOps: deps.mailOpsFor(auth.credentials) } : {}),
       ...(deps.servicesFor ? deps.servicesFor(auth.credentials, user) : {}),
       ...(deps.push ? { push: deps.push } : {}),
+      ...(deps.provisioning ? { provisioning: deps.provisioning } : {}),
       ...(deps.push && query.command === "Sync"
         ? {
           waitForChanges: syncWaiter(deps.push, {

@@ -8,6 +8,7 @@ import type { Store } from "../../store/mod.ts";
 import type { DeviceRecord } from "../../store/devices.ts";
 import type { OutOfOfficeService, PasswordRecovery, UserIdentity } from "./settings.ts";
 import type { GalDirectory, MailSearch } from "./search.ts";
+import type { ProvisioningHooks } from "./provision.ts";
 import type { EasQuery } from "../protocol/query.ts";
 import type { StreamElement, WbxmlElement } from "../../wbxml/mod.ts";
 
@@ -69,6 +70,8 @@ export interface CommandContext {
   mailSearch?: MailSearch;
   /** Direct Push (Ping): the change hub, storm guard and heartbeat bounds; absent in unit tests of other commands. */
   push?: PushContext;
+  /** Policies and remote wipe for Provision (MS-ASPROV); absent in unit tests of other commands. */
+  provisioning?: ProvisioningHooks;
 }
 
 /** The contract of every command module: `(request, context) => Promise<response>`. */

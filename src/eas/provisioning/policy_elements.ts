@@ -234,7 +234,9 @@ export function isPolicyElement(key: string): key is PolicyElementName {
 
 const HASH = /^[0-9A-Fa-f]{40}$/;
 /** Application names: printable, no comma (the CLI's separator), at most 256 characters. */
-const APP_NAME = /^[^,\x00-\x1f]{1,256}$/;
+function isAppName(name: string): boolean {
+  return name.length <= 256 && !name.includes(",") && [...name].every((c) => c.charCodeAt(0) >= 0x20);
+}
 const LIST_MAX = 500;
 
 /**
@@ -249,7 +251,7 @@ export function parsePolicyValue(key: string, text: string): PolicyValue {
     const items = raw === "" ? [] : raw.split(",").map((s) => s.trim()).filter(Boolean);
     if (items.length > LIST_MAX) throw new PolicyValueError(`${key} holds at most ${LIST_MAX} entries`);
     for (const item of items) {
-      if (kind.item === "hash" ? !HASH.test(item) : !APP_NAME.test(item)) {
+      if (kind.item === "hash" ? !HASH.test(item) : !isAppName(item)) {
         throw new PolicyValueError(
           kind.item === "hash"
             ? `${key}: '${item}' is not a SHA-1 hash (40 hex digits)`
