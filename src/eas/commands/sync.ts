@@ -249,6 +249,7 @@ async function runCollection(
         : SYNC_LIMITS.defaultWindowSize,
       budget,
       SYNC_LIMITS.maxWindowSize,
+      wholeMime(options) ? SYNC_LIMITS.wholeMimeWindowSize : SYNC_LIMITS.maxWindowSize,
     );
     const deletesAsMoves = flagValue(element, "DeletesAsMoves", true);
     const source = sourceFor(ctx, folderKey, collectionId, options, deletesAsMoves);
@@ -296,6 +297,12 @@ function classOf(ctx: CommandContext, folderKey: string): SyncClass {
   if (isItemFolderSource(owner)) return owner.folderClassOf(folderKey) ?? "Email";
   const placeholder = PLACEHOLDER_FOLDERS.find((f) => f.key === folderKey);
   return placeholder ? folderClass(placeholder.type) : "Email";
+}
+
+/** Whether the device asked for whole MIME messages (type 4 without TruncationSize). */
+function wholeMime(options: SyncOptions): boolean {
+  const mime = options.bodyPreferences.find((p) => p.type === 4);
+  return options.mimeSupport > 0 && mime !== undefined && mime.truncationSize === undefined;
 }
 
 /** The collection's items: mail, DAV items, or an empty placeholder folder (no DAV server configured). */

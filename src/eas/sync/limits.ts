@@ -4,6 +4,8 @@ export const SYNC_LIMITS = {
   defaultWindowSize: 100,
   /** Largest WindowSize honoured (MS-ASCMD 2.2.3.199: 512 is the maximum). */
   maxWindowSize: 512,
+  /** Window when whole MIME messages are asked for: a response holds every message whole, so keep it few. */
+  wholeMimeWindowSize: 25,
   /** Collections in one Sync request; more gets Status 15 (keeps one request bounded). */
   maxCollections: 100,
   /** Hanging Sync bounds (MS-ASCMD 2.2.3.197 Wait 1..59 minutes, 2.2.3.90 HeartbeatInterval 60..3540 s). */
