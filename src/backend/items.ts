@@ -8,6 +8,9 @@ import type { SyncSource } from "../eas/sync/types.ts";
 import type { BodyPreference } from "./mail.ts";
 import type { FolderSource } from "./types.ts";
 
+/** The key prefix of calendar, contacts, tasks and notes folders ("dav:<collection>#<component>"). */
+export const ITEM_FOLDER_PREFIX = "dav:";
+
 /** The item class of a non-mail folder (MS-ASCMD 2.2.3.27 Class). */
 export type ItemClass = "Calendar" | "Contacts" | "Tasks" | "Notes";
 

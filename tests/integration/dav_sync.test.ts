@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../src/wbxml/mod.ts";
-import { DavClient } from "../../src/bridge/dav/dav_client.ts";
+import { DavClient, propKey } from "../../src/bridge/dav/dav_client.ts";
 import { encodeTimezoneBlob, windowsFromIana } from "../../src/bridge/dav/timezone.ts";
 import type { EasClient } from "../../tools/eas_client/client.ts";
 import { validateWithXsd } from "./eas_checks.ts";
@@ -388,6 +388,57 @@ Deno.test("calendar, contacts and tasks sync through EAS against Radicale, both 
         cards.some((c) => /EMAIL[^:]*:dave@example\.test/.test(c!.data) && /N:Dunn;Dave/.test(c!.data)),
       );
     });
+
+    await t.step(
+      "FolderCreate, FolderUpdate and FolderDelete of a calendar change Radicale's collections",
+      async () => {
+        let folderKey = childText(folders.body, "SyncKey", FH)!;
+        const collectionNames = async () => {
+          const responses = await dav.propfind(`/${alice.name}/`, [["DAV:", "displayname"]], 1);
+          return responses.map((r) => r.props.get(propKey("DAV:", "displayname"))?.text ?? "").sort();
+        };
+        const folderCommand = async (name: string, ...children: WbxmlElement[]) => {
+          const reply = await client.command(
+            name,
+            el(FH, name, textEl(FH, "SyncKey", folderKey), ...children),
+          );
+          const check = await validateWithXsd(reply.raw);
+          assert.ok(check.valid, check.messages);
+          assert.equal(childText(reply.body, "Status", FH), "1");
+          folderKey = childText(reply.body, "SyncKey", FH)!;
+          return reply.body;
+        };
+        const created = await folderCommand(
+          "FolderCreate",
+          textEl(FH, "ParentId", "0"),
+          textEl(FH, "DisplayName", "Holidays"),
+          textEl(FH, "Type", 13),
+        );
+        const holidays = childText(created, "ServerId", FH)!;
+        assert.ok((await collectionNames()).includes("Holidays"));
+        await folderCommand(
+          "FolderUpdate",
+          textEl(FH, "ServerId", holidays),
+          textEl(FH, "ParentId", "0"),
+          textEl(FH, "DisplayName", "Vacations"),
+        );
+        const names = await collectionNames();
+        assert.ok(names.includes("Vacations") && !names.includes("Holidays"));
+        // The new calendar syncs like any other.
+        const r = await initialSync(client, holidays, "Calendar");
+        assert.equal(r.status, 1);
+        assert.equal(r.commands.length, 0);
+        await folderCommand("FolderDelete", textEl(FH, "ServerId", holidays));
+        assert.ok(!(await collectionNames()).includes("Vacations"));
+        // Nothing left over for the next FolderSync: the device's own changes are not repeated.
+        const next = await client.command(
+          "FolderSync",
+          el(FH, "FolderSync", textEl(FH, "SyncKey", folderKey)),
+        );
+        assert.equal(childText(next.body, "Status", FH), "1");
+        assert.equal(childText(child(next.body, "Changes", FH), "Count", FH), "0");
+      },
+    );
   } finally {
     await box.stop();
   }

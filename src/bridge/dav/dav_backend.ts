@@ -44,6 +44,9 @@ export const DAV_FOLDER_TYPES: Readonly<Record<DavComponent, [FolderType, Folder
   VCARD: [FOLDER_TYPE.Contacts, FOLDER_TYPE.UserContacts],
 };
 
+/** The last path segment of a collection FolderCreate made (`<home>/<uuid>/`). */
+const UUID_SEGMENT = /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/?$/i;
+
 /** Resources fetched per multiget REPORT. */
 export const MULTIGET_CHUNK = 50;
 
@@ -135,11 +138,21 @@ export class DavBackend implements ItemFolderSource {
     return out;
   }
 
-  /** FolderSync: one folder per collection and component; the first of each component is the default. */
+  /**
+   * FolderSync: one folder per collection and component. The default folder
+   * of each component is chosen in a stable order (PROPFIND order is not):
+   * named collections before the ones FolderCreate made (UUID names), then
+   * by href, so a calendar created on the phone never takes the default's
+   * place.
+   */
   async listFolders(): Promise<BackendFolder[]> {
     const folders: BackendFolder[] = [];
     const seen = new Set<DavComponent>();
-    for (const c of await this.collections()) {
+    const rank = (c: DavCollection) => (UUID_SEGMENT.test(c.href) ? "1" : "0") + c.href;
+    const ordered = (await this.collections()).sort((a, b) =>
+      rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0
+    );
+    for (const c of ordered) {
       for (const component of c.components) {
         const [main, user] = DAV_FOLDER_TYPES[component];
         folders.push({

@@ -5,6 +5,7 @@
  * plus exactly its own change, so the next FolderSync neither repeats the
  * change nor hides other changes made meanwhile (e.g. on a desktop client).
  */
+import { isItemFolderSource, ITEM_FOLDER_PREFIX, type ItemFolderSource } from "../../backend/items.ts";
 import type { BackendFolder } from "../../backend/types.ts";
 import { MailFolderError } from "../../backend/mail_operations.ts";
 import { BackendUnavailableError } from "../../backend/types.ts";
@@ -193,6 +194,15 @@ export function checkNameFree(
 /** True for folders of the IMAP bridge (the only ones these commands change for now). */
 export function isMailKey(key: string): boolean {
   return key.startsWith("imap:");
+}
+
+/**
+ * The calendar/contacts/tasks/notes source owning `key` (without a key: the
+ * one that would create such folders), or undefined when none is configured.
+ */
+export function itemSourceOf(ctx: CommandContext, key = ITEM_FOLDER_PREFIX): ItemFolderSource | undefined {
+  const owner = ctx.backend.sourceOf(key);
+  return isItemFolderSource(owner) ? owner : undefined;
 }
 
 /** The folder as a device is told about it. */

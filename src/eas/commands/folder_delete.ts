@@ -4,6 +4,7 @@ import {
   folderById,
   FolderChangeFailure,
   isMailKey,
+  itemSourceOf,
   PROTECTED_TYPES,
   runFolderChange,
 } from "./_folder_change.ts";
@@ -11,7 +12,7 @@ import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
 
 /**
  * FolderDelete (MS-ASCMD 2.2.1.6): deletes a mail folder with its subfolders
- * and their messages. Inbox, Sent, Drafts and Trash cannot be deleted
+ * and their messages, or a calendar, contacts, tasks or notes collection. Inbox, Sent, Drafts and Trash cannot be deleted
  * (Status 3). The device's folder list loses the folder and every folder
  * below it, as the phone drops them itself.
  */
@@ -23,15 +24,22 @@ export function folderDelete(request: EasRequest, ctx: CommandContext): Promise<
     if (PROTECTED_TYPES.has(folder.type)) {
       throw new FolderChangeFailure(FOLDER_STATUS.SpecialFolder, `Folder '${serverId}' is a special folder`);
     }
-    if (!isMailKey(folder.key)) {
-      throw new FolderChangeFailure(FOLDER_STATUS.ServerError, `Folder '${serverId}' is not a mail folder`);
+    const itemSource = itemSourceOf(ctx, folder.key);
+    let removedKeys = [folder.key];
+    if (itemSource) {
+      // A DAV collection goes with every component folder it showed as (e.g. its Calendar and Tasks).
+      removedKeys = await itemSource.deleteFolder(folder.key);
+    } else {
+      if (!isMailKey(folder.key)) {
+        throw new FolderChangeFailure(FOLDER_STATUS.ServerError, `Folder '${serverId}' is not a mail folder`);
+      }
+      if (!ctx.mailOps) {
+        throw new FolderChangeFailure(FOLDER_STATUS.ServerError, "No IMAP server is configured");
+      }
+      await ctx.mailOps.deleteFolder(folder.key);
     }
-    if (!ctx.mailOps) {
-      throw new FolderChangeFailure(FOLDER_STATUS.ServerError, "No IMAP server is configured");
-    }
-    await ctx.mailOps.deleteFolder(folder.key);
     // Drop the folder and its descendants, as the device knows them.
-    const gone = new Set([ctx.store.folders.serverIdFor(ctx.user, folder.key)]);
+    const gone = new Set(removedKeys.map((key) => ctx.store.folders.serverIdFor(ctx.user, key)));
     let grew = true;
     while (grew) {
       grew = false;

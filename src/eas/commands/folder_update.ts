@@ -6,11 +6,13 @@ import {
   folderById,
   FolderChangeFailure,
   isMailKey,
+  itemSourceOf,
   knownFolder,
   parentFolder,
   PROTECTED_TYPES,
   runFolderChange,
 } from "./_folder_change.ts";
+import type { KnownFolder } from "../../store/folders.ts";
 import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
 
 /**
@@ -28,10 +30,24 @@ export function folderUpdate(request: EasRequest, ctx: CommandContext): Promise<
     if (PROTECTED_TYPES.has(folder.type)) {
       throw new FolderChangeFailure(FOLDER_STATUS.SpecialFolder, `Folder '${serverId}' is a special folder`);
     }
+    const name = displayNameOf(body);
+    const itemSource = itemSourceOf(ctx, folder.key);
+    if (itemSource) {
+      // DAV collections have no parents: a rename only, at the top level.
+      const parentId = field(body, "ParentId");
+      if (parentId !== undefined && parentId !== "0") {
+        throw new FolderChangeFailure(
+          FOLDER_STATUS.ParentNotFound,
+          "Calendar, contacts, tasks and notes folders stay at the top level",
+        );
+      }
+      if (name === folder.displayName) return { held };
+      await itemSource.renameFolder(folder.key, name);
+      return { held: replaceHeld(held, knownFolder(ctx, { ...folder, displayName: name })) };
+    }
     if (!isMailKey(folder.key)) {
       throw new FolderChangeFailure(FOLDER_STATUS.ServerError, `Folder '${serverId}' is not a mail folder`);
     }
-    const name = displayNameOf(body);
     const parent = parentFolder(ctx, current, field(body, "ParentId"));
     // A folder cannot move into itself or below itself.
     for (let p = parent; p; p = current.find((f) => f.key === p!.parentKey) ?? null) {
@@ -50,12 +66,14 @@ export function folderUpdate(request: EasRequest, ctx: CommandContext): Promise<
     }
     const rekeys = await ctx.mailOps.renameFolder(folder.key, parentKey, name);
     const updated = knownFolder(ctx, { ...folder, parentKey, displayName: name });
-    const sid = updated.serverId;
-    return {
-      held: held.some((f) => f.serverId === sid)
-        ? held.map((f) => f.serverId === sid ? updated : f)
-        : [...held, updated],
-      rekeys,
-    };
+    return { held: replaceHeld(held, updated), rekeys };
   });
+}
+
+/** The device's folder list with `updated` in place of its old entry. */
+function replaceHeld(held: KnownFolder[], updated: KnownFolder): KnownFolder[] {
+  const sid = updated.serverId;
+  return held.some((f) => f.serverId === sid)
+    ? held.map((f) => f.serverId === sid ? updated : f)
+    : [...held, updated];
 }
