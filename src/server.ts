@@ -221,7 +221,11 @@ function userServices(
 ) => Pick<CommandContext, "oof" | "identity" | "gal" | "mailSearch"> {
   let lastCredentials: Credentials | undefined;
   const defaultDomain = () => autodiscoverDomains(store.settings)[0];
-  const gal = createGalDirectory(store, { defaultDomain, credentials: () => lastCredentials });
+  const gal = createGalDirectory(store, {
+    defaultDomain,
+    credentials: () => lastCredentials,
+    ...(caCerts ? { caCerts } : {}),
+  });
   return (credentials, user) => {
     lastCredentials = credentials;
     const identity = async () => {

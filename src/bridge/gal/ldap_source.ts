@@ -1,0 +1,246 @@
+/**
+ * GAL from an LDAP directory (ldapts): one simple bind and one paged subtree
+ * search (RFC 2696) return every person; the result goes into the same TTL
+ * cache as the CardDAV source. ldaps:// connects over TLS; "starttls" upgrades
+ * an ldap:// connection before the bind (RFC 4513 3), so the bind password
+ * never crosses the wire in clear text when either is set.
+ *
+ * Settings (store.settings, keys in {@link LDAP_GAL_SETTINGS}):
+ * - `gal.ldap.url`: `ldap://host[:389]` or `ldaps://host[:636]`; setting it selects this source
+ * - `gal.ldap.base_dn`: search base, e.g. `ou=people,dc=example,dc=org` (required)
+ * - `gal.ldap.bind_dn`, `gal.ldap.bind_password`: a read-only service account; both unset means an anonymous search
+ * - `gal.ldap.filter`: RFC 4515 filter, default `(&(objectClass=inetOrgPerson)(mail=*))`
+ * - `gal.ldap.starttls`: `true` to issue StartTLS on an ldap:// URL
+ * - `gal.ldap.attributes`: optional JSON object overriding the attribute map, e.g. `{"company":"company"}`
+ *
+ * StartTLS goes through node:tls upgrading a used socket, which Deno 2.9's
+ * Node compatibility breaks ("Client network socket disconnected before
+ * secure TLS connection was established", denoland/deno#33344); until that
+ * is fixed, use ldaps://.
+ *
+ * The service account's password is a box setting like the CardDAV URL (not
+ * a user's password), stored in the box's SQLite.
+ *
+ * @module
+ */
+
+// The lead moves this pin into deno.json's import map (and deno.lock); until then the one inline import.
+// deno-lint-ignore no-import-prefix
+import { Client } from "npm:ldapts@9.2.0";
+import { BackendUnavailableError } from "../../backend/types.ts";
+import type { GalEntry } from "../../eas/commands/search.ts";
+
+/** Setting keys of the LDAP GAL source (store.settings). */
+export const LDAP_GAL_SETTINGS = {
+  url: "gal.ldap.url",
+  baseDn: "gal.ldap.base_dn",
+  bindDn: "gal.ldap.bind_dn",
+  bindPassword: "gal.ldap.bind_password",
+  filter: "gal.ldap.filter",
+  startTls: "gal.ldap.starttls",
+  attributes: "gal.ldap.attributes",
+} as const;
+
+/** The default search filter: people with an address. */
+export const DEFAULT_LDAP_FILTER = "(&(objectClass=inetOrgPerson)(mail=*))";
+
+/** GAL fields and the LDAP attributes they come from, first present wins (RFC 4519, RFC 2798, AD names). */
+export const DEFAULT_LDAP_ATTRIBUTES = {
+  displayName: ["displayName", "cn"],
+  firstName: ["givenName"],
+  lastName: ["sn"],
+  email: ["mail"],
+  phone: ["telephoneNumber"],
+  mobilePhone: ["mobile"],
+  homePhone: ["homePhone"],
+  title: ["title"],
+  company: ["o", "company"],
+  office: ["physicalDeliveryOfficeName"],
+  alias: ["uid", "sAMAccountName"],
+  picture: ["thumbnailPhoto", "jpegPhoto"],
+  certificates: ["userCertificate;binary", "userCertificate"],
+} as const;
+
+/** A GAL field name of the attribute map. */
+export type LdapGalField = keyof typeof DEFAULT_LDAP_ATTRIBUTES;
+/** Attribute names per GAL field. */
+export type LdapAttributeMap = Record<LdapGalField, readonly string[]>;
+
+/** Binary attributes: asked for as buffers, never decoded as text. */
+const BINARY_FIELDS: readonly LdapGalField[] = ["picture", "certificates"];
+/** Entries per page of the paged-results control (below slapd's default size limit of 500). */
+const PAGE_SIZE = 400;
+/** Socket connect and per-operation timeouts. */
+const CONNECT_TIMEOUT_MS = 5_000;
+const OPERATION_TIMEOUT_MS = 30_000;
+
+/** How to reach and read the directory. */
+export interface LdapGalConfig {
+  url: string;
+  baseDn: string;
+  bindDn?: string;
+  bindPassword?: string;
+  filter?: string;
+  startTls?: boolean;
+  attributes?: Partial<Record<LdapGalField, string | string[]>>;
+  /** PEM CA certificates to trust for ldaps:// and StartTLS (the system roots when absent). */
+  caCerts?: string[];
+}
+
+/**
+ * The LDAP config from settings, or undefined when `gal.ldap.url` is unset;
+ * throws a clear error for a bad value.
+ */
+export function ldapConfigOf(
+  get: (key: string) => string | undefined,
+  caCerts?: string[],
+): LdapGalConfig | undefined {
+  const url = get(LDAP_GAL_SETTINGS.url)?.trim();
+  if (!url) return undefined;
+  if (!/^ldaps?:\/\/[^/]+\/?$/i.test(url)) {
+    throw new Error(
+      `Setting "${LDAP_GAL_SETTINGS.url}" must be ldap://host[:port] or ldaps://host[:port], got '${url}'`,
+    );
+  }
+  const baseDn = get(LDAP_GAL_SETTINGS.baseDn)?.trim();
+  if (!baseDn) {
+    throw new Error(`Setting "${LDAP_GAL_SETTINGS.baseDn}" is required with "${LDAP_GAL_SETTINGS.url}"`);
+  }
+  const config: LdapGalConfig = { url: url.replace(/\/$/, ""), baseDn };
+  const bindDn = get(LDAP_GAL_SETTINGS.bindDn)?.trim();
+  if (bindDn) {
+    config.bindDn = bindDn;
+    config.bindPassword = get(LDAP_GAL_SETTINGS.bindPassword) ?? "";
+  }
+  const filter = get(LDAP_GAL_SETTINGS.filter)?.trim();
+  if (filter) config.filter = filter;
+  const startTls = get(LDAP_GAL_SETTINGS.startTls)?.trim().toLowerCase();
+  if (startTls) {
+    if (startTls !== "true" && startTls !== "false") {
+      throw new Error(`Setting "${LDAP_GAL_SETTINGS.startTls}" must be 'true' or 'false', got '${startTls}'`);
+    }
+    config.startTls = startTls === "true";
+  }
+  const attributes = get(LDAP_GAL_SETTINGS.attributes)?.trim();
+  if (attributes) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(attributes);
+    } catch {
+      throw new Error(`Setting "${LDAP_GAL_SETTINGS.attributes}" is not valid JSON`);
+    }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new Error(`Setting "${LDAP_GAL_SETTINGS.attributes}" must be a JSON object`);
+    }
+    for (const key of Object.keys(parsed)) {
+      if (!(key in DEFAULT_LDAP_ATTRIBUTES)) {
+        throw new Error(`Setting "${LDAP_GAL_SETTINGS.attributes}" names unknown field '${key}'`);
+      }
+    }
+    config.attributes = parsed as LdapGalConfig["attributes"] & object;
+  }
+  if (caCerts) config.caCerts = caCerts;
+  return config;
+}
+
+function attributeMap(config: LdapGalConfig): LdapAttributeMap {
+  const map = { ...DEFAULT_LDAP_ATTRIBUTES } as LdapAttributeMap;
+  for (const [field, names] of Object.entries(config.attributes ?? {})) {
+    map[field as LdapGalField] = typeof names === "string" ? [names] : [...names];
+  }
+  return map;
+}
+
+/** An LDAP entry as ldapts returns it: attribute name to string(s) or buffer(s). */
+type LdapEntry = Record<string, unknown>;
+
+function values(entry: Map<string, unknown>, names: readonly string[]): unknown[] {
+  for (const name of names) {
+    const value = entry.get(name.toLowerCase());
+    if (value === undefined) continue;
+    const list = Array.isArray(value) ? value : [value];
+    if (list.length) return list;
+  }
+  return [];
+}
+
+function text(entry: Map<string, unknown>, names: readonly string[]): string | undefined {
+  const first = values(entry, names)[0];
+  if (first === undefined) return undefined;
+  const value = typeof first === "string" ? first : new TextDecoder().decode(first as Uint8Array);
+  return value.trim() || undefined;
+}
+
+function bytes(value: unknown): Uint8Array | undefined {
+  if (value instanceof Uint8Array) return value.length ? new Uint8Array(value) : undefined;
+  return undefined;
+}
+
+/** A GAL entry from one LDAP entry, or undefined without an address. */
+export function galEntryOfLdap(
+  raw: LdapEntry,
+  map: LdapAttributeMap = DEFAULT_LDAP_ATTRIBUTES,
+): GalEntry | undefined {
+  const entry = new Map(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
+  const mails = values(entry, map.email)
+    .map((m) => (typeof m === "string" ? m : new TextDecoder().decode(m as Uint8Array)).trim())
+    .filter(Boolean);
+  if (mails.length === 0) return undefined;
+  const firstName = text(entry, map.firstName);
+  const lastName = text(entry, map.lastName);
+  const out: GalEntry = {
+    displayName: text(entry, map.displayName) ??
+      ([firstName, lastName].filter(Boolean).join(" ") || mails[0]!),
+    email: mails[0]!,
+  };
+  if (mails.length > 1) out.aliases = mails.slice(1);
+  if (firstName) out.firstName = firstName;
+  if (lastName) out.lastName = lastName;
+  const fields = ["phone", "mobilePhone", "homePhone", "title", "company", "office", "alias"] as const;
+  for (const field of fields) {
+    const value = text(entry, map[field]);
+    if (value) out[field] = value;
+  }
+  const picture = bytes(values(entry, map.picture)[0]);
+  if (picture) out.picture = picture;
+  const certificates = values(entry, map.certificates).map(bytes).filter((c): c is Uint8Array => !!c);
+  if (certificates.length) out.certificates = certificates;
+  return out;
+}
+
+/** Loads every matching person of the directory (bind, StartTLS if asked, paged search, unbind). */
+export function ldapLoader(config: LdapGalConfig): () => Promise<GalEntry[]> {
+  const map = attributeMap(config);
+  const tlsOptions = config.caCerts ? { ca: config.caCerts } : {};
+  const binary = BINARY_FIELDS.flatMap((field) => [...map[field]]);
+  const attributes = [...new Set(Object.values(map).flat())];
+  return async () => {
+    // ldapts starts TLS on connect whenever tlsOptions are given, so ldap:// gets none.
+    const secure = /^ldaps:/i.test(config.url);
+    const client = new Client({
+      url: config.url,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      timeout: OPERATION_TIMEOUT_MS,
+      ...(secure ? { tlsOptions } : {}),
+    });
+    try {
+      if (config.startTls) await client.startTLS(tlsOptions);
+      if (config.bindDn) await client.bind(config.bindDn, config.bindPassword ?? "");
+      const { searchEntries } = await client.search(config.baseDn, {
+        scope: "sub",
+        filter: config.filter ?? DEFAULT_LDAP_FILTER,
+        attributes,
+        explicitBufferAttributes: binary,
+        paged: { pageSize: PAGE_SIZE },
+      });
+      return searchEntries.map((e) => galEntryOfLdap(e as LdapEntry, map)).filter((e): e is GalEntry => !!e);
+    } catch (error) {
+      throw new BackendUnavailableError(
+        `LDAP directory '${config.url}' failed: ${error instanceof Error ? error.message : String(error)}`,
+        error,
+      );
+    } finally {
+      await client.unbind().catch(() => {});
+    }
+  };
+}
