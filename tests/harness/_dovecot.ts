@@ -123,6 +123,9 @@ state_dir = ${dir}/dovecot/state
 log_path = ${dir}/dovecot/dovecot.log
 info_log_path = ${dir}/dovecot/dovecot.log
 protocols = imap submission lmtp${setup.sieve ? " sieve" : ""}
+# Room for the push benchmark: a watcher and a pool connection for each of 100+ users.
+default_process_limit = 1000
+default_client_limit = 4000
 listen = 127.0.0.1
 hostname = harness.example.test
 postmaster_address = postmaster@example.test
