@@ -121,7 +121,7 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
         : [],
     }),
     storm: new StormGuard(),
-    heartbeat: heartbeatBounds(),
+    heartbeat: heartbeatBounds(settings.heartbeatMaxSeconds),
   };
   // Per-device protocol traces and the dashboard's traffic counts, shared by the EAS app and the setup page.
   const tracer = new ProtocolTracer(store.traces);

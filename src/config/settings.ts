@@ -22,6 +22,8 @@ export interface Settings {
   mailstoreCaFile?: string;
   /** Public host name the box answers as (autodiscover, certificate SANs, phone onboarding). */
   publicHostName?: string;
+  /** Longest Ping heartbeat in seconds, for sites whose firewall cuts idle connections sooner (60-3540). */
+  heartbeatMaxSeconds?: number;
 }
 
 /** A listen address. */
@@ -60,6 +62,7 @@ export const SETTING_ENV = {
   adminPassword: "PUSHBRIDGE_ADMIN_PASSWORD",
   mailstoreCaFile: "PUSHBRIDGE_MAILSTORE_CA",
   publicHostName: "PUSHBRIDGE_HOSTNAME",
+  heartbeatMaxSeconds: "PUSHBRIDGE_HEARTBEAT_MAX",
 } as const;
 
 /** Keys that may be stored in SQLite (everything but the data dir, which locates the database). */
@@ -118,6 +121,18 @@ export function resolveSettings(
       throw new ConfigError(SETTING_ENV.publicHostName, `'${host}' is not a host name`);
     }
     settings.publicHostName = host.toLowerCase();
+  }
+  const heartbeat = pick("heartbeatMaxSeconds");
+  if (heartbeat) {
+    // MS-ASCMD 2.2.3.79.1: heartbeats run from 60 to 3540 seconds.
+    const seconds = Number(heartbeat);
+    if (!/^\d+$/.test(heartbeat) || seconds < 60 || seconds > 3540) {
+      throw new ConfigError(
+        SETTING_ENV.heartbeatMaxSeconds,
+        `'${heartbeat}' is not a number of seconds from 60 to 3540`,
+      );
+    }
+    settings.heartbeatMaxSeconds = seconds;
   }
   return settings;
 }

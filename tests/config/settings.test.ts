@@ -54,3 +54,8 @@ Deno.test("resolveSettings() reads TLS file pairs and IPv6 listen addresses", ()
   assert.deepEqual(s.tls, { mode: "files", certFile: "/etc/c.pem", keyFile: "/etc/k.pem" });
   assert.deepEqual(s.listen, { hostname: "::1", port: 9443 });
 });
+
+Deno.test("resolveSettings() reads the admin heartbeat maximum", () => {
+  assert.equal(resolveSettings({ PUSHBRIDGE_HEARTBEAT_MAX: "900" }).heartbeatMaxSeconds, 900);
+  assert.equal(resolveSettings({}, { heartbeatMaxSeconds: "600" }).heartbeatMaxSeconds, 600);
+});
