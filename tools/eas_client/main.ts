@@ -1,5 +1,6 @@
 import { el, opaqueEl, textEl, toXml, type WbxmlElement } from "../../src/wbxml/mod.ts";
 import { EasClient } from "./client.ts";
+import { LOOKUP_USAGE, lookupCommand } from "./lookup_commands.ts";
 
 const USAGE = `Pushbridge EAS client
 
@@ -23,6 +24,7 @@ Commands:
   attachment --ref R [--out FILE]                 ItemOperations Fetch of an attachment by FileReference
   ping [--folders ID,ID --class C] [--heartbeat S]
                           Ping (held until a change or the heartbeat; no --folders repeats the last Ping)
+${LOOKUP_USAGE}
 
 Options:
   --device ID             DeviceId (default pbclient0001)
@@ -160,6 +162,17 @@ async function main(args: string[]): Promise<number> {
           : undefined;
         const reply = await client.command("Ping", body);
         console.log(reply.body ? toXml(reply.body) : `HTTP ${reply.status} (no WBXML body)`);
+        return reply.status === 200 ? 0 : 1;
+      }
+      case "search":
+      case "find":
+      case "resolve":
+      case "oof": {
+        const [name, body] = lookupCommand(command, flags);
+        const reply = await client.command(name, body);
+        console.log(
+          reply.body ? toXml(reply.body, { redact: false }) : `HTTP ${reply.status} (no WBXML body)`,
+        );
         return reply.status === 200 ? 0 : 1;
       }
       default:
