@@ -6,7 +6,9 @@
 import { appointmentFromParts, eventParts } from "./event_map.ts";
 import { prop, text } from "./ical.ts";
 import { parseTimeProperty } from "./ical_time.ts";
-import { formatCompact } from "./ical_time.ts";
+import { formatCompact, parseCompact } from "./ical_time.ts";
+import type { Recurrence } from "../../eas/model/calendar.ts";
+import { MEETING_MESSAGE_TYPE, type MeetingRequest } from "../../eas/model/email.ts";
 
 /** Email:MeetingRequest fields (MS-ASEMAIL 2.2.2.48); dates in the compact form. */
 export interface MeetingRequestFields {
@@ -123,4 +125,36 @@ export function globalObjIdOf(uid: string): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary);
+}
+
+/**
+ * The Email:MeetingRequest object (MS-ASEMAIL 2.2.2.48) of an invitation or
+ * cancellation: EAS dates, the recurrence of a recurring master, the
+ * GlobalObjId that MeetingResponse and the calendar item share.
+ */
+export function easMeetingRequest(fields: MeetingRequestFields): MeetingRequest {
+  const date = (compact: string) => new Date(parseCompact(compact) ?? 0);
+  const out: MeetingRequest = {
+    allDayEvent: fields.allDayEvent,
+    startTime: date(fields.startTime),
+    dtStamp: date(fields.dtStamp),
+    endTime: date(fields.endTime),
+    instanceType: fields.instanceType,
+    responseRequested: fields.responseRequested,
+    sensitivity: fields.sensitivity,
+    busyStatus: fields.busyStatus,
+    timeZone: fields.timeZone,
+    globalObjId: fields.globalObjId,
+    disallowNewTimeProposal: fields.disallowNewTimeProposal,
+  };
+  if (fields.location) {
+    out.location = fields.location;
+    out.location16 = { displayName: fields.location };
+  }
+  if (fields.organizer) out.organizer = fields.organizer;
+  if (fields.recurrenceId) out.recurrenceId = date(fields.recurrenceId);
+  if (fields.reminder !== undefined) out.reminder = fields.reminder;
+  if (fields.recurrence) out.recurrences = [fields.recurrence as Recurrence];
+  if (fields.method === "REQUEST") out.meetingMessageType = MEETING_MESSAGE_TYPE.InitialRequest;
+  return out;
 }

@@ -1,4 +1,5 @@
 import type { EmailOptions } from "../../backend/mail.ts";
+import { easMeetingRequest, meetingRequestFromIcs } from "../dav/meeting.ts";
 import { type Attachment, BODY_TYPE } from "../../eas/model/airsyncbase.ts";
 import { type Email, FLAG_STATUS, IMPORTANCE, LAST_VERB, MESSAGE_CLASS } from "../../eas/model/email.ts";
 import {
@@ -50,6 +51,8 @@ export interface MessageView {
   attachments: AttachmentView[];
   /** METHOD of an iMIP text/calendar part (RFC 6047), upper case. */
   calendarMethod?: string;
+  /** The iMIP text/calendar part itself, when the message was fetched whole (Email:MeetingRequest). */
+  calendarText?: string;
   /** multipart/signed or application/pkcs7-mime at the top. */
   smime?: "signed" | "encrypted";
   /** The raw message, when fetched whole (MIME bodies, type 4). */
@@ -78,9 +81,13 @@ export function viewOfMessage(raw: Uint8Array): MessageView {
   if (summary.textPlain) view.plain = wholeText(summary.textPlain);
   if (summary.textHtml) view.html = wholeText(summary.textHtml);
   if (summary.calendar) {
+    const calendarText = decodeText(summary.calendar);
     const method = summary.calendar.contentType.params["method"] ??
-      /^METHOD:([A-Za-z-]+)/im.exec(decodeText(summary.calendar))?.[1];
-    if (method) view.calendarMethod = method.toUpperCase();
+      /^METHOD:([A-Za-z-]+)/im.exec(calendarText)?.[1];
+    if (method) {
+      view.calendarMethod = method.toUpperCase();
+      view.calendarText = calendarText;
+    }
   }
   const smime = smimeOf(root);
   if (smime) view.smime = smime;
@@ -169,6 +176,9 @@ export function emailOfView(view: MessageView, meta: MessageMeta, options: Email
   email.importance = importanceOf(h);
   Object.assign(email, changeableProperties(meta.flags, options.version));
   email.messageClass = messageClassOf(view);
+  // An invitation or cancellation carries its meeting for the phone's Accept/Decline (MS-ASEMAIL 2.2.2.48).
+  const meeting = view.calendarText ? meetingRequestFromIcs(view.calendarText) : undefined;
+  if (meeting) email.meetingRequest = easMeetingRequest(meeting);
   email.internetCpid = "65001";
   email.contentClass = "urn:content-classes:message";
   email.nativeBodyType = view.html ? BODY_TYPE.Html : BODY_TYPE.PlainText;

@@ -6,6 +6,7 @@ import {
   BODY_SCHEMA,
   type BodyPart,
 } from "./airsyncbase.ts";
+import { type Location16, LOCATION16_SCHEMA, type Recurrence } from "./calendar.ts";
 import type { ObjectSchema } from "./schema.ts";
 
 const E = "Email";
@@ -47,6 +48,103 @@ export interface Flag {
   reminderSet?: boolean;
 }
 
+/** MeetingMessageType (MS-ASEMAIL 2.2.2.49). */
+export const MEETING_MESSAGE_TYPE = {
+  Silent: 0,
+  InitialRequest: 1,
+  FullUpdate: 2,
+  InformationalUpdate: 3,
+} as const;
+
+/** Email:MeetingRequest (MS-ASEMAIL 2.2.2.48): the invitation carried by a meeting mail. */
+export interface MeetingRequest {
+  allDayEvent?: boolean;
+  startTime?: Date;
+  dtStamp: Date;
+  endTime?: Date;
+  /** 0 single, 1 recurring master, 2 single instance, 3 exception (MS-ASEMAIL 2.2.2.41). */
+  instanceType?: number;
+  location?: string;
+  location16?: Location16;
+  organizer?: string;
+  recurrenceId?: Date;
+  reminder?: number;
+  responseRequested?: boolean;
+  recurrences?: Recurrence[];
+  sensitivity?: number;
+  busyStatus?: number;
+  /** Base64 TIMEZONE_INFORMATION (MS-ASDTYPE 2.7). */
+  timeZone: string;
+  /** Base64 GlobalObjId (MS-ASEMAIL 2.2.2.38). */
+  globalObjId: string;
+  disallowNewTimeProposal?: boolean;
+  meetingMessageType?: number;
+}
+
+/** Tag table of Email:Recurrence inside MeetingRequest (MS-ASEMAIL 2.2.2.63). */
+export const MEETING_RECURRENCE_SCHEMA: ObjectSchema = {
+  name: "Recurrence",
+  fields: [
+    { field: "type", ns: E, tag: "Type", type: "int" },
+    { field: "interval", ns: E, tag: "Interval", type: "int" },
+    { field: "until", ns: E, tag: "Until", type: "string" },
+    { field: "occurrences", ns: E, tag: "Occurrences", type: "int" },
+    { field: "weekOfMonth", ns: E, tag: "WeekOfMonth", type: "int" },
+    { field: "dayOfMonth", ns: E, tag: "DayOfMonth", type: "int" },
+    { field: "dayOfWeek", ns: E, tag: "DayOfWeek", type: "int" },
+    { field: "monthOfYear", ns: E, tag: "MonthOfYear", type: "int" },
+    { field: "calendarType", ns: E2, tag: "CalendarType", type: "int", minVersion: "14.0" },
+    { field: "isLeapMonth", ns: E2, tag: "IsLeapMonth", type: "bool", minVersion: "14.0" },
+    { field: "firstDayOfWeek", ns: E2, tag: "FirstDayOfWeek", type: "int", minVersion: "14.1" },
+  ],
+};
+
+/** Tag table of Email:MeetingRequest, in the order of Email.xsd. */
+export const MEETING_REQUEST_SCHEMA: ObjectSchema = {
+  name: "MeetingRequest",
+  fields: [
+    { field: "allDayEvent", ns: E, tag: "AllDayEvent", type: "bool" },
+    { field: "startTime", ns: E, tag: "StartTime", type: "date" },
+    { field: "dtStamp", ns: E, tag: "DtStamp", type: "date" },
+    { field: "endTime", ns: E, tag: "EndTime", type: "date" },
+    { field: "instanceType", ns: E, tag: "InstanceType", type: "int" },
+    { field: "location", ns: E, tag: "Location", type: "string", maxVersion: "14.1" },
+    {
+      field: "location16",
+      ns: ASB,
+      tag: "Location",
+      type: "nested",
+      schema: LOCATION16_SCHEMA,
+      minVersion: "16.0",
+    },
+    { field: "organizer", ns: E, tag: "Organizer", type: "string" },
+    { field: "recurrenceId", ns: E, tag: "RecurrenceId", type: "date" },
+    { field: "reminder", ns: E, tag: "Reminder", type: "int" },
+    { field: "responseRequested", ns: E, tag: "ResponseRequested", type: "bool" },
+    {
+      field: "recurrences",
+      ns: E,
+      tag: "Recurrence",
+      type: "nested",
+      schema: MEETING_RECURRENCE_SCHEMA,
+      repeated: true,
+      container: { ns: E, tag: "Recurrences" },
+    },
+    { field: "sensitivity", ns: E, tag: "Sensitivity", type: "int" },
+    { field: "busyStatus", ns: E, tag: "BusyStatus", type: "int" },
+    { field: "timeZone", ns: E, tag: "TimeZone", type: "string" },
+    { field: "globalObjId", ns: E, tag: "GlobalObjId", type: "string" },
+    {
+      field: "disallowNewTimeProposal",
+      ns: E,
+      tag: "DisallowNewTimeProposal",
+      type: "bool",
+      minVersion: "14.0",
+    },
+    { field: "meetingMessageType", ns: E2, tag: "MeetingMessageType", type: "int", minVersion: "14.1" },
+  ],
+};
+
 /** Email (MS-ASEMAIL 2.2.2) as sent in Sync and fetched by ItemOperations. */
 export interface Email {
   to?: string;
@@ -63,6 +161,7 @@ export interface Email {
   body?: Body;
   bodyPart?: BodyPart;
   messageClass?: string;
+  meetingRequest?: MeetingRequest;
   internetCpid?: string;
   flag?: Flag;
   contentClass?: string;
@@ -147,6 +246,7 @@ export const EMAIL_SCHEMA: ObjectSchema = {
     { field: "mimeSize25", ns: E, tag: "MIMESize", type: "int", maxVersion: "2.5" },
     { field: "mimeTruncated25", ns: E, tag: "MIMETruncated", type: "bool", maxVersion: "2.5" },
     { field: "messageClass", ns: E, tag: "MessageClass", type: "string" },
+    { field: "meetingRequest", ns: E, tag: "MeetingRequest", type: "nested", schema: MEETING_REQUEST_SCHEMA },
     { field: "internetCpid", ns: E, tag: "InternetCPID", type: "string" },
     { field: "flag", ns: E, tag: "Flag", type: "nested", schema: FLAG_SCHEMA, minVersion: "12.0" },
     { field: "contentClass", ns: E, tag: "ContentClass", type: "string", minVersion: "12.0" },
