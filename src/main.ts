@@ -6,6 +6,7 @@ import { VERSION } from "./version.ts";
 import { runWbxmlCli } from "./wbxml/cli.ts";
 import { runDoctorCli } from "./doctor/cli.ts";
 import { runUpdateCli } from "./update/cli.ts";
+import { runAdminCli } from "./admin/cli.ts";
 
 const USAGE = `pushbridge ${VERSION}: Exchange ActiveSync for the office mailstore
 
@@ -28,7 +29,7 @@ async function main(args: string[]): Promise<number> {
     case "wbxml":
       return await runWbxmlCli(rest);
     case "admin":
-      return adminCli(rest);
+      return runAdminCli(rest, env());
     case "doctor":
       return await runDoctorCli(rest, env());
     case "update":
@@ -83,34 +84,6 @@ async function serve(): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   await new Promise(() => {});
   return 0;
-}
-
-function adminCli(args: string[]): number {
-  const settings = resolveSettings(env());
-  const store = Store.open(`${settings.dataDir}/pushbridge.sqlite`);
-  try {
-    const [verb, ...rest] = args;
-    if (verb === "devices") {
-      const user = rest.indexOf("--user") >= 0 ? rest[rest.indexOf("--user") + 1] : undefined;
-      const devices = store.devices.list(user);
-      if (rest.includes("--json")) {
-        console.log(JSON.stringify(devices, null, 2));
-      } else {
-        for (const d of devices) {
-          console.log(
-            `${d.user}\t${d.deviceId}\t${d.deviceType}\t${d.protocolVersion}\t${
-              new Date(d.lastSeen).toISOString()
-            }`,
-          );
-        }
-      }
-      return 0;
-    }
-    console.error(`Unknown admin command '${verb ?? ""}'`);
-    return 2;
-  } finally {
-    store.close();
-  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -25,6 +25,10 @@ import { ChangeHub } from "./push/hub.ts";
 import { heartbeatBounds } from "./push/limits.ts";
 import type { PushContext } from "./push/push_context.ts";
 import { StormGuard } from "./push/storm_guard.ts";
+import { createPolicyGate } from "./http/policy_gate.ts";
+import { DeviceEventPoller } from "./admin/events.ts";
+import { SmtpNotifier } from "./admin/notifier.ts";
+import { createProvisioningHooks } from "./admin/provisioning_hooks.ts";
 
 /** A running box: its listeners and how to stop them. */
 export interface RunningServer {
@@ -35,6 +39,8 @@ export interface RunningServer {
   store: Store;
   /** Direct Push: the hub (provisioning calls push.hub.kick(user, deviceId) on wipes and policy changes). */
   push: PushContext;
+  /** Ends held Pings on wipes and policy changes; in-process admin operations pass it `onEvent: e => deviceEvents.deliver(e)`. */
+  deviceEvents: DeviceEventPoller;
   close(): Promise<void>;
 }
 
@@ -123,6 +129,22 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     storm: new StormGuard(),
     heartbeat: heartbeatBounds(settings.heartbeatMaxSeconds),
   };
+  // Provisioning (MS-ASPROV): the policy gate, Provision's hooks, notices through the configured
+  // sender account, and the poller that ends held Pings on wipes and policy changes made by the CLI.
+  const notifier = new SmtpNotifier({
+    store,
+    log,
+    env: Deno.env.toObject(),
+    ...(submitter ? { smtpUrl: submitter.options.url } : {}),
+    ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+  });
+  const provisioning = createProvisioningHooks({ store, notifier, log });
+  const deviceEvents = new DeviceEventPoller({
+    store,
+    kick: (user, deviceId) => push.hub.kick(user, deviceId),
+    log,
+  });
+  deviceEvents.start();
   // Per-device protocol traces and the dashboard's traffic counts, shared by the EAS app and the setup page.
   const tracer = new ProtocolTracer(store.traces);
   const traffic = new TrafficMeter();
@@ -136,6 +158,8 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     autodiscover,
     servicesFor,
     push,
+    gate: createPolicyGate({ notifier, log }),
+    provisioning,
     ...(submitter ? { submitter } : {}),
     ...(imapPool
       ? { mailOpsFor: (credentials: Credentials) => new ImapMailOperations(imapPool, credentials) }
@@ -187,11 +211,13 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     setupUrl: `http://${displayHost(setupAddr.hostname)}:${setupAddr.port}`,
     store,
     push,
+    deviceEvents,
     async close() {
       // Held Pings are answered first: shutdown() waits for in-flight requests.
       push.hub.close();
       await Promise.allSettled([easServer.shutdown(), setupServer.shutdown()]);
       await imapPool?.close();
+      deviceEvents.stop();
       store.close();
     },
   };

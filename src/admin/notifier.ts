@@ -1,0 +1,96 @@
+import { submitMessage, type SubmitOptions } from "../bridge/smtp/smtp_client.ts";
+import type { Logger } from "../log/logger.ts";
+import { buildMessage } from "../mime/mod.ts";
+import type { Store } from "../store/mod.ts";
+import { defaultDomain } from "./policy_resolver.ts";
+
+/**
+ * Settings keys of the notification sender: the account that sends
+ * quarantine notices and wipe confirmations over SMTP submission. The
+ * password may come from PUSHBRIDGE_NOTIFY_PASSWORD instead of the store.
+ */
+export const NOTIFY_SETTINGS = {
+  /** From address of notices. */
+  sender: "notify.sender",
+  /** SMTP login of the sender account (the sender address when unset). */
+  login: "notify.login",
+  password: "notify.password",
+  /** The administrator's address that gets a copy. */
+  admin: "notify.admin",
+} as const;
+
+/** Environment variable that supplies the sender's password without storing it. */
+export const NOTIFY_PASSWORD_ENV = "PUSHBRIDGE_NOTIFY_PASSWORD";
+
+/** Sends notices, or says honestly why it could not. */
+export interface Notifier {
+  /** Sends a plain-text notice to the user and the admin; resolves to what happened (for the devices list). */
+  notify(user: string, subject: string, text: string): Promise<string>;
+}
+
+/** What the SMTP notifier needs. */
+export interface SmtpNotifierOptions {
+  store: Store;
+  /** smtp:// or smtps:// URL of the mailstore's submission service; absent means none configured. */
+  smtpUrl?: string;
+  caCerts?: string[];
+  env?: Record<string, string | undefined>;
+  log?: Logger;
+  /** The SMTP client (tests may pass another submitter). */
+  submit?: (options: SubmitOptions) => Promise<unknown>;
+}
+
+/** The address of a user: the login when it is an address, else login@default domain. */
+export function addressOf(store: Store, user: string): string | undefined {
+  if (user.includes("@")) return user;
+  const domain = defaultDomain(store);
+  return domain ? `${user}@${domain}` : undefined;
+}
+
+/** Notices through SMTP submission with the configured sender account. */
+export class SmtpNotifier implements Notifier {
+  constructor(private readonly options: SmtpNotifierOptions) {}
+
+  async notify(user: string, subject: string, text: string): Promise<string> {
+    const settings = this.options.store.settings;
+    const sender = settings.get(NOTIFY_SETTINGS.sender);
+    const password = this.options.env?.[NOTIFY_PASSWORD_ENV] || settings.get(NOTIFY_SETTINGS.password);
+    const login = settings.get(NOTIFY_SETTINGS.login) || sender;
+    const recipients = [addressOf(this.options.store, user), settings.get(NOTIFY_SETTINGS.admin)]
+      .filter((a): a is string => !!a && a.includes("@"));
+    let notice: string;
+    if (!this.options.smtpUrl || !sender || !login || !password) {
+      notice =
+        `not sent: no notification sender configured (settings ${NOTIFY_SETTINGS.sender}, ${NOTIFY_SETTINGS.password} and an SMTP server)`;
+    } else if (recipients.length === 0) {
+      notice = `not sent: no address for user '${user}' and no ${NOTIFY_SETTINGS.admin}`;
+    } else {
+      try {
+        const message = buildMessage({
+          from: { name: "Pushbridge", address: sender },
+          to: [...new Set(recipients)].map((address) => ({ name: "", address })),
+          subject,
+          text,
+        });
+        await (this.options.submit ?? submitMessage)({
+          url: this.options.smtpUrl,
+          ...(this.options.caCerts ? { tls: { caCerts: this.options.caCerts } } : {}),
+          user: login,
+          password,
+          from: sender,
+          recipients: [...new Set(recipients)],
+          message,
+        });
+        notice = `sent ${new Date().toISOString()} to ${[...new Set(recipients)].join(", ")}`;
+      } catch (error) {
+        notice = `failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+    this.options.log?.[notice.startsWith("sent") ? "info" : "warn"]("admin.notice", {
+      user,
+      subject,
+      notice,
+    });
+    return notice;
+  }
+}
