@@ -5,9 +5,7 @@
  *
  * @module
  */
-// Imported inline until the lead adds playwright-core to deno.json's import map.
-// deno-lint-ignore no-import-prefix
-import { type BrowserContext, chromium, type Page } from "npm:playwright-core@1.65.1";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 /** Where Debian's chromium-headless-shell package puts the binary (`dpkg -L chromium-headless-shell`). */
 export const CHROMIUM = Deno.env.get("PUSHBRIDGE_CHROMIUM") ?? "/usr/bin/chromium-headless-shell";

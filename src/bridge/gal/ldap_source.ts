@@ -24,9 +24,7 @@
  * @module
  */
 
-// The lead moves this pin into deno.json's import map (and deno.lock); until then the one inline import.
-// deno-lint-ignore no-import-prefix
-import { Client } from "npm:ldapts@9.2.0";
+import { Client } from "ldapts";
 import { BackendUnavailableError } from "../../backend/types.ts";
 import type { GalEntry } from "../../eas/commands/search.ts";
 
