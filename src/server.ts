@@ -27,6 +27,7 @@ import type { PushContext } from "./push/push_context.ts";
 import { StormGuard } from "./push/storm_guard.ts";
 import { createPolicyGate } from "./http/policy_gate.ts";
 import { DeviceEventPoller } from "./admin/events.ts";
+import { DeviceAdmin } from "./admin/device_admin.ts";
 import { SmtpNotifier } from "./admin/notifier.ts";
 import { createProvisioningHooks } from "./admin/provisioning_hooks.ts";
 
@@ -197,6 +198,8 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     traffic,
     push,
     log,
+    // The page's wipes and policy changes end the device's held Ping in this process at once.
+    admin: new DeviceAdmin({ store, actor: "setup:admin", onEvent: (event) => deviceEvents.deliver(event) }),
     easUrl: `${scheme}://${displayHost(easAddr.hostname)}:${easAddr.port}`,
     ...(caCertPem ? { caCertPem } : {}),
   });

@@ -10,22 +10,9 @@ import { SETTING_ENV } from "../config/settings.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ProtocolTracer, TrafficMeter } from "../log/trace.ts";
 import type { PushContext } from "../push/push_context.ts";
-import type { DeviceRecord, Store } from "../store/mod.ts";
+import type { DeviceAdmin } from "../admin/device_admin.ts";
+import type { Store } from "../store/mod.ts";
 import type { AdminSession } from "./_auth.ts";
-
-/**
- * Device operations of the admin module (src/admin) that the page calls:
- * wipes and the device's policy state. Optional so the page runs before
- * provisioning is wired; the buttons say so when it is missing.
- */
-export interface DeviceAdmin {
-  /** Policy status, wipe state and similar lines for the device page. */
-  describe(device: DeviceRecord): Record<string, string>;
-  /** Marks a remote wipe (whole device, or only this account: MS-ASPROV 2.2.2.2 AccountOnlyRemoteWipe). */
-  wipe(device: DeviceRecord, kind: "device" | "account"): void | Promise<void>;
-  /** Cancels a wipe that the device has not yet acknowledged. */
-  cancelWipe(device: DeviceRecord): void | Promise<void>;
-}
 
 /** What the setup page needs from the composition root. */
 export interface SetupAppDeps {
@@ -44,7 +31,7 @@ export interface SetupAppDeps {
   /** Where phones reach the box (for onboarding), e.g. "https://box.local:8443". */
   easUrl?: string;
   log?: Logger;
-  /** Wipes and policy state (src/admin). */
+  /** Device, policy, wipe and access operations (src/admin); made here with actor "setup:admin" when absent. */
   admin?: DeviceAdmin;
   /** Restarts the service so saved settings apply; absent when the box cannot restart itself. */
   restart?: () => void;
@@ -66,6 +53,8 @@ export interface SetupShared {
   deps: SetupAppDeps;
   env: Record<string, string | undefined>;
   now: () => number;
+  /** The admin operations the CLI uses too; they write their own audit entries. */
+  admin: DeviceAdmin;
   /** Writes an audit entry for an admin action. */
   audit(
     action: string,

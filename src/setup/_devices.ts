@@ -78,18 +78,33 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
     const device = deviceOf(c);
     if (!device) return c.notFound();
     const csrf = c.get("session").csrf;
-    const notice = c.req.query("done");
+    const done = c.req.query("done");
+    const failed = c.req.query("error");
+    const notice = failed
+      ? { kind: "error" as const, text: failed }
+      : done
+      ? { kind: "ok" as const, text: done }
+      : undefined;
     const info = store.deviceInformation.get(device.id);
     const infoRows = info
       ? Object.entries(info).filter(([k, v]) => typeof v === "string" && v && k !== "imei").map(([k, v]) =>
         `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`
       ).join("")
       : "";
-    const adminRows = shared.deps.admin
-      ? Object.entries(shared.deps.admin.describe(device)).map(([k, v]) =>
-        `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`
-      ).join("")
-      : `<tr><th>Policy</th><td class="muted">Provisioning is not wired into this build</td></tr>`;
+    const view = shared.admin.devices(device.user).find((v) => v.deviceId === device.deviceId);
+    const wipeState = view?.wipe
+      ? `${view.wipe.kind === "account" ? "account-only wipe" : "wipe"} ${view.wipe.state} (requested ${
+        when(view.wipe.requested)
+      } by ${view.wipe.requestedBy})${view.wipe.notice ? `; ${view.wipe.notice}` : ""}`
+      : "none";
+    const adminRows = view
+      ? `<tr><th>Policy</th><td id="policy-status">${escapeHtml(view.policy)} <a href="/policies?scope=${
+        encodeURIComponent(`device:${device.user}/${device.deviceId}`)
+      }">edit</a></td></tr>
+<tr><th>Access</th><td>${escapeHtml(view.access.state)}${
+        view.access.reason ? ` <span class="muted">(${escapeHtml(view.access.reason)})</span>` : ""
+      }</td></tr><tr><th>Wipe</th><td id="wipe-state">${escapeHtml(wipeState)}</td></tr>`
+      : "";
     const label = `${device.user}/${device.deviceId}`;
     const tracer = shared.deps.tracer;
     const until = tracer?.tracingUntil(device.id);
@@ -122,21 +137,26 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
         ).join("")
       }</table>`
       : `<p class="muted">No requests recorded: start tracing to record this device's requests.</p>`;
-    const wipeButtons = shared.deps.admin
-      ? form(
-        `/devices/${device.id}/wipe`,
-        csrf,
-        `<button type="submit" class="danger" name="kind" value="device" data-confirm="Erase ALL data on ${
-          escapeHtml(label)
-        }? The phone resets to factory settings.">Wipe the whole device</button>
-<button type="submit" class="danger" name="kind" value="account" data-confirm="Remove the account ${
-          escapeHtml(device.user)
-        } and its data from ${escapeHtml(label)}?">Wipe only this account</button>
-<button type="submit" class="secondary" name="kind" value="cancel" data-confirm="Cancel the pending wipe of ${
-          escapeHtml(label)
-        }?">Cancel a pending wipe</button>`,
-      )
-      : `<p class="muted">Remote wipe needs the provisioning module, which is not wired into this build.</p>`;
+    const accountOnly = device.protocolVersion === "16.1"
+      ? `<button type="submit" class="danger" name="kind" value="account" data-confirm="Remove the account ${
+        escapeHtml(device.user)
+      } and its data from ${escapeHtml(label)}?">Wipe only this account</button>`
+      : `<p class="muted">Account-only wipe needs protocol 16.1; this device uses ${
+        escapeHtml(device.protocolVersion)
+      }.</p>`;
+    const wipeButtons = form(
+      `/devices/${device.id}/wipe`,
+      csrf,
+      `<button type="submit" class="danger" name="kind" value="device" data-confirm="Erase ALL data on ${
+        escapeHtml(label)
+      }? The phone resets to factory settings.">Wipe the whole device</button>${accountOnly}${
+        view?.wipe
+          ? `<button type="submit" class="secondary" name="kind" value="cancel" data-confirm="Cancel the wipe of ${
+            escapeHtml(label)
+          }?">Cancel the wipe</button>`
+          : ""
+      }`,
+    );
     const body = `<div class="grid"><section><h2>Partnership</h2><table>
 <tr><th>User</th><td>${escapeHtml(device.user)}</td></tr><tr><th>DeviceId</th><td>${
       escapeHtml(device.deviceId)
@@ -165,32 +185,26 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
         title: `Device ${label}`,
         path: "/devices",
         csrf,
-        ...(notice ? { notice: { kind: "ok", text: notice } } : {}),
+        ...(notice ? { notice } : {}),
       },
       body,
     ));
   });
 
-  const wipe = async (device: DeviceRecord, kind: string): Promise<string> => {
-    const admin = shared.deps.admin;
-    if (!admin) throw new Error("Remote wipe needs the provisioning module");
-    if (kind === "cancel") await admin.cancelWipe(device);
-    else if (kind === "device" || kind === "account") await admin.wipe(device, kind);
-    else throw new RangeError(`Wipe kind '${kind}' is not device, account or cancel`);
-    // A held Ping ends now so the phone learns of the wipe at once.
-    shared.deps.push?.hub.kick(device.user, device.deviceId);
-    const action = kind === "cancel"
-      ? "device.wipe-cancel"
-      : kind === "account"
-      ? "device.wipe-account"
-      : "device.wipe";
-    shared.audit(action, { user: device.user, deviceId: device.deviceId });
-    return kind === "cancel" ? "Wipe cancelled" : "Wipe requested: it runs on the device's next request";
+  // The admin module audits these and ends the device's held Ping (onEvent).
+  const wipe = (device: DeviceRecord, kind: string): string => {
+    if (kind === "cancel") {
+      shared.admin.cancelWipe(device.user, device.deviceId);
+      return "Wipe cancelled";
+    }
+    if (kind !== "device" && kind !== "account") {
+      throw new RangeError(`Wipe kind '${kind}' is not device, account or cancel`);
+    }
+    shared.admin.wipe(device.user, device.deviceId, { accountOnly: kind === "account" });
+    return "Wipe requested: it runs on the device's next request";
   };
   const remove = (device: DeviceRecord): string => {
-    store.devices.delete(device.id);
-    shared.deps.push?.hub.kick(device.user, device.deviceId);
-    shared.audit("device.delete", { user: device.user, deviceId: device.deviceId });
+    shared.admin.deleteDevice(device.user, device.deviceId);
     return "Partnership deleted";
   };
   const trace = (device: DeviceRecord, minutes: number | undefined): string => {
@@ -216,8 +230,12 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
   app.post("/devices/:id/wipe", async (c) => {
     const device = deviceOf(c);
     if (!device) return c.notFound();
-    const done = await wipe(device, (await formValues(c)).kind ?? "");
-    return c.redirect(`/devices/${device.id}?done=${encodeURIComponent(done)}`, 303);
+    try {
+      const done = wipe(device, (await formValues(c)).kind ?? "");
+      return c.redirect(`/devices/${device.id}?done=${encodeURIComponent(done)}`, 303);
+    } catch (error) {
+      return c.redirect(`/devices/${device.id}?error=${encodeURIComponent((error as Error).message)}`, 303);
+    }
   });
   app.post("/devices/:id/delete", (c) => {
     const device = deviceOf(c);
@@ -284,7 +302,7 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
     if (!device) return c.json({ error: `No device with id '${c.req.param("id")}'` }, 404);
     return c.json({
       ...deviceJson(device),
-      admin: shared.deps.admin?.describe(device) ?? null,
+      admin: shared.admin.devices(device.user).find((v) => v.deviceId === device.deviceId) ?? null,
       tracingUntil: shared.deps.tracer?.tracingUntil(device.id) ?? null,
     });
   });

@@ -8,6 +8,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { DeviceAdmin } from "../admin/device_admin.ts";
 import { VERSION } from "../version.ts";
 import {
   hashPassword,
@@ -29,6 +30,7 @@ import { registerDevices } from "./_devices.ts";
 import { APP_CSS, APP_JS, page } from "./_layout.ts";
 import { registerMaintenance } from "./_maintenance.ts";
 import { registerOnboarding } from "./_onboarding.ts";
+import { registerPolicies } from "./_policies.ts";
 import { registerWizard, runProbe } from "./_wizard.ts";
 import { escapeHtml } from "./html.ts";
 
@@ -90,6 +92,15 @@ export function createSetupApp(deps: SetupAppDeps): Hono<SetupEnv> {
     deps,
     env: deps.env ?? Deno.env.toObject(),
     now,
+    admin: deps.admin ?? new DeviceAdmin({
+      store: deps.store,
+      actor: "setup:admin",
+      // A held Ping of the device ends at once, so a wipe or policy change reaches it now.
+      onEvent: (event) => {
+        if (event.user) deps.push?.hub.kick(event.user, event.deviceId || undefined);
+      },
+      now,
+    }),
     audit(action, fields = {}) {
       deps.store.audit.add({
         actor: "admin",
@@ -284,6 +295,7 @@ ${
   registerDashboard(app, shared);
   registerDevices(app, shared);
   registerOnboarding(app, shared);
+  registerPolicies(app, shared);
   registerMaintenance(app, shared);
 
   app.notFound((c) =>

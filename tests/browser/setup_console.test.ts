@@ -98,6 +98,30 @@ Deno.test({
       await page.click("button:has-text('Check (dry run)')");
       assert.match(await page.textContent(".notice") ?? "", /not a Pushbridge settings backup/);
 
+      // Policies: a user-level value shows where it comes from, and "Inherit" takes it back.
+      await page.goto(`${setupUrl}/policies?scope=user:alice`);
+      await page.fill("#v-MaxInactivityTimeDeviceLock", "300");
+      await page.click("button:has-text('Save changes')");
+      await page.waitForSelector(".notice:has-text('Saved MaxInactivityTimeDeviceLock=300')");
+      const row = page.locator("tr:has(#v-MaxInactivityTimeDeviceLock)");
+      assert.match(await row.textContent() ?? "", /set here/);
+      await page.goto(`${setupUrl}/policies?scope=device:alice/ALICEPHONE1`);
+      assert.match(
+        await page.locator("tr:has(#v-MaxInactivityTimeDeviceLock)").textContent() ?? "",
+        /inherited from user:alice/,
+      );
+      await browser.shot("15-policy-inherited");
+      await page.goto(`${setupUrl}/policies?scope=user:alice`);
+      await page.click("tr:has(#v-MaxInactivityTimeDeviceLock) button:has-text('Inherit')");
+      await page.waitForSelector(".notice:has-text('inherited again')");
+      assert.doesNotMatch(
+        await page.locator("tr:has(#v-MaxInactivityTimeDeviceLock)").textContent() ?? "",
+        /set here/,
+      );
+      await page.fill("#v-MaxInactivityTimeDeviceLock", "not-a-number");
+      await page.click("button:has-text('Save changes')");
+      assert.match(await page.textContent(".notice.error") ?? "", /MaxInactivityTimeDeviceLock/);
+
       // Delete the partnership (confirmed) and see it in the audit log.
       const device = box.server.store.devices.find("alice", "ALICEPHONE1")!;
       await page.goto(`${setupUrl}/devices/${device.id}`);
@@ -106,7 +130,15 @@ Deno.test({
       assert.equal(box.server.store.devices.find("alice", "ALICEPHONE1"), undefined);
       await page.goto(`${setupUrl}/audit`);
       const audit = await page.textContent("#audit") ?? "";
-      for (const action of ["admin.login", "device.trace-start", "settings.restore", "device.delete"]) {
+      for (
+        const action of [
+          "admin.login",
+          "device.trace-start",
+          "settings.restore",
+          "device-delete",
+          "policy-set",
+        ]
+      ) {
         assert.match(audit, new RegExp(action.replace(".", "\\.")));
       }
       await browser.shot("14-audit-log");
