@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { el, textEl } from "../../src/wbxml/mod.ts";
+import { el, textEl, toXml } from "../../src/wbxml/mod.ts";
 import { startBox } from "../integration/fixture.ts";
 import { chromiumInstalled, openBrowser } from "./_browser.ts";
 
@@ -121,6 +121,33 @@ Deno.test({
       await page.fill("#v-MaxInactivityTimeDeviceLock", "not-a-number");
       await page.click("button:has-text('Save changes')");
       assert.match(await page.textContent(".notice.error") ?? "", /MaxInactivityTimeDeviceLock/);
+
+      // A wipe issued on the page reaches the phone: its next FolderSync meets Status 140, Provision says RemoteWipe.
+      const wiped = box.server.store.devices.find("alice", "ALICEPHONE1")!;
+      await page.goto(`${setupUrl}/devices/${wiped.id}`);
+      await page.click("button:has-text('Wipe the whole device')");
+      await page.waitForSelector(".notice:has-text('Wipe requested')");
+      assert.match(await page.textContent("#wipe-state") ?? "", /wipe pending/);
+      await browser.shot("16-wipe-requested");
+      const refused = await phone.command("FolderSync", folderSync("0"));
+      assert.match(toXml(refused.body!), /<Status>140<\/Status>/);
+      const provision = await phone.command(
+        "Provision",
+        el(
+          "Provision",
+          "Provision",
+          el(
+            "Provision",
+            "Policies",
+            el("Provision", "Policy", textEl("Provision", "PolicyType", "MS-EAS-Provisioning-WBXML")),
+          ),
+        ),
+      );
+      assert.match(toXml(provision.body!), /<RemoteWipe\s*\/>|<RemoteWipe><\/RemoteWipe>/);
+      await page.reload();
+      assert.match(await page.textContent("#wipe-state") ?? "", /wipe sent/);
+      await page.click("button:has-text('Cancel the wipe')");
+      await page.waitForSelector(".notice:has-text('Wipe cancelled')");
 
       // Delete the partnership (confirmed) and see it in the audit log.
       const device = box.server.store.devices.find("alice", "ALICEPHONE1")!;
