@@ -3,6 +3,7 @@ import { resolveSettings } from "../../src/config/settings.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { type RunningServer, startPushbridge } from "../../src/server.ts";
 import { SESSION_COOKIE } from "../../src/setup/setup_app.ts";
+import { generateSelfSigned } from "../../src/tls/self_signed.ts";
 
 const PASSWORD = "seeded-admin-pw";
 
@@ -159,5 +160,56 @@ Deno.test("setup page: device-supplied text is escaped on every page that shows 
     }
     const devices = await (await fetch(`${server.setupUrl}/devices`, { headers: { Cookie: cookie } })).text();
     assert.match(devices, /&#60;script&#62;/);
+  });
+});
+
+Deno.test("setup wizard: an uploaded certificate is checked for its key, chain and host name before it is saved", async () => {
+  await withBox(async (server) => {
+    const r = await login(server.setupUrl);
+    await r.body?.cancel();
+    const cookie = cookieOf(r);
+    const csrf = await csrfOf(server.setupUrl, cookie);
+    server.store.settings.set("publicHostName", "mail.example.test");
+    const good = await generateSelfSigned({
+      commonName: "mail.example.test",
+      dnsNames: ["mail.example.test"],
+      ipAddresses: [],
+    });
+    const other = await generateSelfSigned({
+      commonName: "other.example.test",
+      dnsNames: ["other.example.test"],
+      ipAddresses: [],
+    });
+    const upload = async (certPem: string, keyPem: string) => {
+      const body = new FormData();
+      body.set("csrf", csrf);
+      body.set("mode", "upload");
+      body.set("certPem", certPem);
+      body.set("keyPem", keyPem);
+      const response = await fetch(`${server.setupUrl}/wizard/tls`, {
+        method: "POST",
+        headers: { Cookie: cookie },
+        body,
+        redirect: "manual",
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    assert.match(
+      (await upload(good.certPem, other.keyPem)).text,
+      /private key does not belong to the first certificate/,
+    );
+    assert.match(
+      (await upload(other.certPem, other.keyPem)).text,
+      /not valid for the host name &#39;mail.example.test&#39;/,
+    );
+    const reversed = good.caCertPem + good.certPem.replace(good.caCertPem, "");
+    assert.match((await upload(reversed, good.keyPem)).text, /(chain is not in order|does not belong)/);
+    assert.match((await upload("garbage", good.keyPem)).text, /certificate cannot be read/);
+    assert.equal(server.store.settings.get("tls"), undefined);
+    const saved = await upload(good.certPem, good.keyPem);
+    assert.equal(saved.status, 303);
+    const [certPath, keyPath] = server.store.settings.get("tls")!.split(":");
+    assert.equal(await Deno.readTextFile(certPath!), good.certPem);
+    assert.equal((await Deno.stat(keyPath!)).mode! & 0o777, 0o600);
   });
 });
