@@ -21,6 +21,39 @@ export interface ItemSyncOptions {
   filterType: number;
 }
 
+/** An attendee's answer (RFC 5545 3.2.12 PARTSTAT). */
+export type Partstat = "ACCEPTED" | "TENTATIVE" | "DECLINED";
+
+/** The item answered is no invitation the user can answer (MeetingResponse Status 2). */
+export class MeetingRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MeetingRequestError";
+  }
+}
+
+/** One MeetingResponse: which invitation, the answer, and an optional new time (16.x COUNTER). */
+export interface MeetingAnswer {
+  /** The invitation: an iMIP text/calendar from mail, or a calendar item of one of this source's folders. */
+  invitation: { ics: string } | { folderKey: string; itemId: string };
+  partstat: Partstat;
+  /** The user's addresses (lower case) besides the ones the source knows. */
+  selfEmails: readonly string[];
+  proposed?: { startMs: number; endMs: number };
+}
+
+/** What answering did in the calendar and what to send the organizer. */
+export interface MeetingAnswerResult {
+  /** The calendar item now holding the meeting (absent when declined: it was removed). */
+  calendar?: { folderKey: string; itemId: string };
+  organizer: string;
+  /** The user's address as the invitation names it (the reply's From). */
+  self: string;
+  summary: string;
+  /** The iTIP message for the organizer (RFC 5546 REPLY or COUNTER). */
+  reply: { method: "REPLY" | "COUNTER"; ics: string };
+}
+
 /** A source of calendar, contacts, tasks and notes folders with their folder operations. */
 export interface ItemFolderSource extends FolderSource {
   readonly kind: "dav";
@@ -34,6 +67,12 @@ export interface ItemFolderSource extends FolderSource {
   renameFolder(key: string, name: string): Promise<void>;
   /** FolderDelete: resolves to every folder key removed with it. */
   deleteFolder(key: string): Promise<string[]>;
+  /**
+   * MeetingResponse: records the user's answer in the calendar (the event is
+   * created when it is not there, removed when declined) and builds the
+   * reply; throws MeetingRequestError for anything that is no invitation.
+   */
+  answerMeeting(answer: MeetingAnswer): Promise<MeetingAnswerResult>;
 }
 
 /** Whether a folder source serves calendar, contacts, tasks and notes folders. */

@@ -13,6 +13,7 @@ import { ping } from "./commands/ping.ts";
 import { provision } from "./commands/provision.ts";
 import { sendMail } from "./commands/send_mail.ts";
 import { resolveRecipients } from "./commands/resolve_recipients.ts";
+import { meetingResponse } from "./commands/meeting_response.ts";
 import { search } from "./commands/search.ts";
 import { settings } from "./commands/settings.ts";
 import { smartForward } from "./commands/smart_forward.ts";
@@ -56,6 +57,7 @@ export const COMMANDS: Partial<Record<CommandName, CommandSpec>> = {
   FolderUpdate: { handler: folderUpdate, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   FolderDelete: { handler: folderDelete, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   MoveItems: { handler: moveItems, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
+  MeetingResponse: { handler: meetingResponse, minVersion: "2.5", needsProvisioning: true, body: "wbxml" },
   // 12.1 and earlier post the MIME itself (MS-ASHTTP 2.2.1.1.1.2); 14.0+ a ComposeMail body.
   SendMail: { handler: sendMail, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },
   SmartReply: { handler: smartReply, minVersion: "2.5", needsProvisioning: true, body: "mime-or-wbxml" },

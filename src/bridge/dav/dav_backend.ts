@@ -10,8 +10,15 @@
  */
 import type { FolderScan, ItemState } from "../../backend/mail.ts";
 import { MailFolderError } from "../../backend/mail_operations.ts";
-import type { ItemClass, ItemFolderSource, ItemSyncOptions } from "../../backend/items.ts";
-import type { BackendFolder, FolderSource } from "../../backend/types.ts";
+import {
+  type ItemClass,
+  type ItemFolderSource,
+  type ItemSyncOptions,
+  type MeetingAnswer,
+  type MeetingAnswerResult,
+  MeetingRequestError,
+} from "../../backend/items.ts";
+import { type BackendFolder, BackendUnavailableError, type FolderSource } from "../../backend/types.ts";
 import { FOLDER_TYPE, folderClass, type FolderType } from "../../eas/protocol/folder_types.ts";
 import { EasStatusError } from "../../eas/protocol/errors.ts";
 import { SYNC_STATUS } from "../../eas/sync/status.ts";
@@ -32,6 +39,7 @@ import { appointmentFromIcs, eventParts, icsFromAppointment, lastOccurrenceEnd }
 import { icsFromNote, icsFromTask, noteFromIcs, taskFromIcs } from "./todo_map.ts";
 import { contactFromVcard, vcardFromContact } from "./vcard_map.ts";
 import { parseComponents, prop, text } from "./ical.ts";
+import { answeredEvent, readInvitation, replyCalendar } from "./itip.ts";
 
 /** The component a DAV folder holds. */
 export type DavComponent = "VEVENT" | "VTODO" | "VJOURNAL" | "VCARD";
@@ -262,7 +270,97 @@ export class DavBackend implements ItemFolderSource {
     for (const k of keys) this.#o.state.forget(this.#o.user, k);
     return keys;
   }
+
+  /**
+   * MeetingResponse in CalDAV: the stored event (found by UID in any
+   * calendar) gets the user's PARTSTAT, or the invitation is stored in the
+   * default calendar when it is not there yet; a declined meeting is
+   * removed. Writes carry the ETag, so a concurrent desktop edit is not lost.
+   */
+  async answerMeeting(answer: MeetingAnswer): Promise<MeetingAnswerResult> {
+    const selfEmails = [...new Set([...(await this.#o.selfEmails()), ...answer.selfEmails])]
+      .map((e) => e.toLowerCase());
+    let ics: string;
+    let found: { key: string; href: string; etag: string; data: string } | undefined;
+    if ("ics" in answer.invitation) {
+      ics = answer.invitation.ics;
+    } else {
+      const { folderKey, itemId } = answer.invitation;
+      const item = parseDavKey(folderKey)?.component === "VEVENT"
+        ? this.#o.state.item(this.#o.user, folderKey, itemId)
+        : undefined;
+      const got = item ? await this.#o.client.get(item.href) : undefined;
+      if (!item || !got) throw new MeetingRequestError(`Calendar item '${itemId}' does not exist`);
+      ics = got.data;
+      found = { key: folderKey, href: item.href, etag: got.etag, data: got.data };
+    }
+    const invitation = readInvitation(ics, selfEmails);
+    found ??= invitation.uid ? await this.#findEvent(invitation.uid) : undefined;
+    const result: MeetingAnswerResult = {
+      organizer: invitation.organizer,
+      self: invitation.self,
+      summary: invitation.summary,
+      reply: replyCalendar(ics, invitation.self, answer.partstat, {
+        now: Date.now(),
+        prodId: ITIP_PRODID,
+        ...(answer.proposed ? { proposed: answer.proposed } : {}),
+      }),
+    };
+    if (answer.partstat === "DECLINED") {
+      if (found) await this.#source(found.key).removeHref(found.href, found.etag);
+      return result;
+    }
+    if (found) {
+      const data = answeredEvent(found.data, invitation.self, answer.partstat);
+      const state = await this.#source(found.key).store(found.href, data, found.etag);
+      result.calendar = { folderKey: found.key, itemId: state.id };
+      return result;
+    }
+    const key = (await this.listFolders()).find((f) => f.type === FOLDER_TYPE.Calendar)?.key;
+    const parsed = key ? parseDavKey(key) : undefined;
+    if (!key || !parsed) {
+      throw new BackendUnavailableError("The DAV server offers no calendar for the meeting");
+    }
+    const href = `${parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`}${crypto.randomUUID()}.ics`;
+    const data = answeredEvent(ics, invitation.self, answer.partstat);
+    const state = await this.#source(key).store(href, data, "");
+    result.calendar = { folderKey: key, itemId: state.id };
+    return result;
+  }
+
+  #source(key: string): DavCollectionSource {
+    const parsed = parseDavKey(key)!;
+    return new DavCollectionSource(this.#o, key, parsed.href, parsed.component, {
+      bodyPreferences: [],
+      filterType: 0,
+    });
+  }
+
+  /** The event with this UID in any of the user's calendars (CalDAV calendar-query, RFC 4791 7.8). */
+  async #findEvent(
+    uid: string,
+  ): Promise<{ key: string; href: string; etag: string; data: string } | undefined> {
+    for (const c of await this.collections()) {
+      if (!c.components.includes("VEVENT")) continue;
+      const responses = await this.#o.client.report(
+        c.href,
+        `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="${NS.CALDAV}"><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="UID"><c:text-match collation="i;octet">${
+          escapeXml(uid)
+        }</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`,
+      );
+      for (const r of responses) {
+        const data = r.props.get(propKey(NS.CALDAV, "calendar-data"))?.text;
+        if (r.status < 300 && data !== undefined) {
+          return { key: `${DAV_PREFIX}${c.href}#VEVENT`, href: r.href, etag: etagOf(r), data };
+        }
+      }
+    }
+    return undefined;
+  }
 }
+
+/** PRODID of the iTIP messages the box writes (RFC 5545 3.7.3). */
+export const ITIP_PRODID = "-//Pushbridge//MeetingResponse//EN";
 
 /** Whether a folder source is the DAV backend. */
 export function isDavBackend(source: FolderSource | undefined): source is DavBackend {
@@ -483,6 +581,25 @@ class DavCollectionSource implements SyncSource<ModelObject> {
     }
     this.o.state.apply(this.o.user, this.key, { upserts: [], removedHrefs: [known.href] });
     return gone;
+  }
+
+  /** Writes a resource this backend composed (a meeting answer) and records it; If-Match `etag` ("" creates). */
+  async store(href: string, data: string, etag: string): Promise<ItemState> {
+    const written = await this.#put(href, data, etag);
+    return this.#remember(href, written || (await this.o.client.get(href))?.etag || "", data);
+  }
+
+  /** Deletes a resource with If-Match and forgets it. */
+  async removeHref(href: string, etag: string): Promise<void> {
+    try {
+      await this.o.client.delete(href, etag);
+    } catch (error) {
+      if (error instanceof DavPreconditionError) {
+        throw new EasStatusError(SYNC_STATUS.Conflict, error.message);
+      }
+      throw error;
+    }
+    this.o.state.apply(this.o.user, this.key, { upserts: [], removedHrefs: [href] });
   }
 
   async #put(href: string, data: string, etag: string): Promise<string> {

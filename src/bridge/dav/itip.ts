@@ -1,0 +1,147 @@
+/**
+ * iTIP (RFC 5546) for an attendee: the stored copy of an invitation with the
+ * user's participation status, and the REPLY / COUNTER sent to the
+ * organizer over iMIP (RFC 6047). Pure functions over iCalendar text.
+ */
+import { MeetingRequestError, type Partstat } from "../../backend/items.ts";
+import { addressOf, eventParts, selfAttendee } from "./event_map.ts";
+import {
+  type Component,
+  param,
+  prop,
+  property,
+  props,
+  removeProps,
+  serialize,
+  setProps,
+  text,
+} from "./ical.ts";
+import { formatUtc } from "./ical_time.ts";
+
+/** The parts of an invitation an attendee answers. */
+export interface Invitation {
+  uid: string;
+  summary: string;
+  /** The organizer's address (lower case). */
+  organizer: string;
+  /** The METHOD of the iMIP message, upper case ("" for a stored calendar object). */
+  method: string;
+  /** The user's address as the invitation names it. */
+  self: string;
+}
+
+/**
+ * Reads an invitation for `selfEmails`; throws MeetingRequestError when it
+ * has no VEVENT or organizer, is a REPLY/COUNTER, or the user organizes it
+ * (MS-ASCMD 2.2.3.177.9 Status 2).
+ */
+export function readInvitation(ics: string, selfEmails: readonly string[]): Invitation {
+  let parts;
+  try {
+    parts = eventParts(ics);
+  } catch (error) {
+    throw new MeetingRequestError(`Not a meeting: ${(error as Error).message}`);
+  }
+  const method = (text(parts.calendar, "METHOD") ?? "").toUpperCase();
+  if (method && method !== "REQUEST" && method !== "PUBLISH" && method !== "ADD") {
+    throw new MeetingRequestError(`A '${method}' message is not an invitation`);
+  }
+  const organizerProp = prop(parts.master, "ORGANIZER");
+  if (!organizerProp) throw new MeetingRequestError("The meeting has no organizer");
+  const organizer = addressOf(organizerProp.value);
+  const selves = selfEmails.map((e) => e.toLowerCase());
+  if (selves.includes(organizer)) throw new MeetingRequestError("The user organizes this meeting");
+  const attendee = selfAttendee(parts.master, selves);
+  return {
+    uid: text(parts.master, "UID") ?? "",
+    summary: text(parts.master, "SUMMARY") ?? "",
+    organizer,
+    method,
+    self: attendee ? addressOf(attendee.value) : selves.find((s) => s.includes("@")) ?? selves[0] ?? "",
+  };
+}
+
+/** Sets the user's PARTSTAT on one VEVENT (adding the user as attendee when the invitation did not name them). */
+function setPartstat(event: Component, self: string, partstat: Partstat): void {
+  const mine = props(event, "ATTENDEE").find((p) => addressOf(p.value) === self);
+  const params: Record<string, string[]> = { ...(mine?.params ?? {}), PARTSTAT: [partstat] };
+  // The answer is given: no further reply is expected (RFC 5545 3.2.17).
+  delete params["RSVP"];
+  const updated = property("ATTENDEE", mine?.value ?? `mailto:${self}`, params);
+  const others = props(event, "ATTENDEE").filter((p) => p !== mine);
+  setProps(
+    event,
+    "ATTENDEE",
+    mine ? props(event, "ATTENDEE").map((p) => p === mine ? updated : p) : [
+      ...others,
+      updated,
+    ],
+  );
+}
+
+/**
+ * The calendar object resource to store for an answered invitation: no
+ * METHOD (RFC 4791 4.1 forbids it in stored objects), the user's PARTSTAT in
+ * the master and every override.
+ */
+export function answeredEvent(ics: string, self: string, partstat: Partstat): string {
+  const parts = eventParts(ics);
+  removeProps(parts.calendar, "METHOD");
+  for (const event of [parts.master, ...parts.overrides]) setPartstat(event, self, partstat);
+  return serialize(parts.calendar);
+}
+
+/**
+ * The iTIP REPLY (RFC 5546 3.2.3) of the user, or a COUNTER (3.2.7) with
+ * the proposed times: only the user as attendee, the organizer, UID,
+ * SEQUENCE and the times of the master event.
+ */
+export function replyCalendar(
+  ics: string,
+  self: string,
+  partstat: Partstat,
+  options: { now: number; proposed?: { startMs: number; endMs: number }; prodId: string },
+): { method: "REPLY" | "COUNTER"; ics: string } {
+  const parts = eventParts(ics);
+  const master = parts.master;
+  const method = options.proposed ? "COUNTER" : "REPLY";
+  const mine = props(master, "ATTENDEE").find((p) => addressOf(p.value) === self);
+  const attendeeParams: Record<string, string[]> = { PARTSTAT: [partstat] };
+  const cn = mine ? param(mine, "CN") : undefined;
+  if (cn) attendeeParams["CN"] = [cn];
+  const keep = (name: string) => master.properties.filter((p) => p.name === name);
+  const event: Component = {
+    name: "VEVENT",
+    properties: [
+      ...keep("UID"),
+      property("DTSTAMP", formatUtc(options.now)),
+      ...keep("SEQUENCE"),
+      ...keep("ORGANIZER"),
+      property("ATTENDEE", mine?.value ?? `mailto:${self}`, attendeeParams),
+      ...(options.proposed
+        ? [
+          property("DTSTART", formatUtc(options.proposed.startMs)),
+          property("DTEND", formatUtc(options.proposed.endMs)),
+        ]
+        : [...keep("DTSTART"), ...keep("DTEND"), ...keep("DURATION")]),
+      ...keep("SUMMARY"),
+    ],
+    components: [],
+  };
+  const usedZones = new Set(
+    event.properties.map((p) => param(p, "TZID")).filter((z): z is string => z !== undefined),
+  );
+  const calendar: Component = {
+    name: "VCALENDAR",
+    properties: [
+      property("VERSION", "2.0"),
+      property("PRODID", options.prodId),
+      property("METHOD", method),
+    ],
+    components: [
+      ...parts.vtimezones.filter((z) => usedZones.has(text(z, "TZID") ?? "")),
+      event,
+    ],
+  };
+  return { method, ics: serialize(calendar) };
+}

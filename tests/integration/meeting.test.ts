@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../src/wbxml/mod.ts";
+import { DavClient } from "../../src/bridge/dav/dav_client.ts";
+import { saveAutodiscoverDomains } from "../../src/http/autodiscover.ts";
+import type { EasClient } from "../../tools/eas_client/client.ts";
+import { validateWithXsd } from "./eas_checks.ts";
+import { startBox } from "./fixture.ts";
+import { peekMessage, uidsOf, waitForCount } from "./send_fixture.ts";
+
+const AS = "AirSync";
+const FH = "FolderHierarchy";
+const MR = "MeetingResponse";
+
+const crlf = (s: string) => s.replace(/\r?\n/g, "\r\n");
+
+/** Bob's iMIP invitation (RFC 6047) to alice. */
+const INVITATION = crlf(`From: Bob <bob@example.test>
+To: alice@example.test
+Subject: Invitation: Budget review
+Date: Fri, 20 Nov 2026 09:00:00 +0000
+Message-ID: <invite-1@example.test>
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="alt"
+
+--alt
+Content-Type: text/plain; charset=utf-8
+
+Budget review on Wednesday.
+--alt
+Content-Type: text/calendar; charset=utf-8; method=REQUEST
+
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//bob//EN
+METHOD:REQUEST
+BEGIN:VEVENT
+UID:budget-review-1@example.test
+DTSTAMP:20261120T090000Z
+SEQUENCE:0
+DTSTART:20301202T140000Z
+DTEND:20301202T150000Z
+SUMMARY:Budget review
+LOCATION:Room 4
+ORGANIZER;CN=Bob:mailto:bob@example.test
+ATTENDEE;CN=Alice;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:alice@example.test
+END:VEVENT
+END:VCALENDAR
+--alt--
+`);
+
+async function command(client: EasClient, name: string, tree: WbxmlElement) {
+  const reply = await client.command(name, tree);
+  assert.equal(reply.status, 200, new TextDecoder().decode(reply.raw));
+  const check = await validateWithXsd(reply.raw);
+  assert.ok(check.valid, check.messages);
+  return reply.body;
+}
+
+const collection = (body: WbxmlElement | undefined) =>
+  child(child(body, "Collections", AS), "Collection", AS);
+
+Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's CalDAV calendar and bob gets a REPLY", async (t) => {
+  const box = await startBox({ dav: true, postfix: true });
+  try {
+    saveAutodiscoverDomains(box.server.store.settings, ["example.test"]);
+    const alice = box.mailstore.users.find((u) => u.name === "alice")!;
+    const dav = new DavClient({
+      url: new URL(box.mailstore.davUrl!),
+      credentials: { user: alice.name, password: alice.password },
+    });
+    await dav.mutate(
+      "MKCALENDAR",
+      "/alice/calendar/",
+      '<?xml version="1.0"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>Calendar</d:displayname><c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>',
+    );
+    await box.mailstore.deliver("alice", INVITATION);
+    const client = box.client("alice");
+    const folders = await command(client, "FolderSync", el(FH, "FolderSync", textEl(FH, "SyncKey", "0")));
+    const adds = childrenNamed(child(folders, "Changes", FH), "Add", FH);
+    const idOfType = (type: number) =>
+      childText(adds.find((a) => childText(a, "Type", FH) === String(type)), "ServerId", FH)!;
+    const inbox = idOfType(2);
+    const calendar = idOfType(8);
+
+    let requestId = "";
+    await t.step("the Inbox shows the invitation as a meeting request", async () => {
+      const sync = (key: string) =>
+        command(
+          client,
+          "Sync",
+          el(
+            AS,
+            "Sync",
+            el(
+              AS,
+              "Collections",
+              el(AS, "Collection", textEl(AS, "SyncKey", key), textEl(AS, "CollectionId", inbox)),
+            ),
+          ),
+        );
+      const first = collection(await sync("0"));
+      const items = collection(await sync(childText(first, "SyncKey", AS)!));
+      const add = childrenNamed(child(items, "Commands", AS), "Add", AS)[0]!;
+      requestId = childText(add, "ServerId", AS)!;
+      const data = child(add, "ApplicationData", AS);
+      assert.equal(childText(data, "MessageClass", "Email"), "IPM.Schedule.Meeting.Request");
+      const meeting = child(data, "MeetingRequest", "Email");
+      assert.ok(meeting, "the mail carries MeetingRequest");
+      assert.equal(childText(meeting, "StartTime", "Email"), "2030-12-02T14:00:00.000Z");
+      assert.equal(childText(meeting, "Organizer", "Email"), '"Bob" <bob@example.test>');
+      assert.ok(childText(meeting, "GlobalObjId", "Email"));
+    });
+
+    await t.step(
+      "accepting puts the event with PARTSTAT=ACCEPTED into CalDAV and sends bob a REPLY",
+      async () => {
+        const body = await command(
+          client,
+          "MeetingResponse",
+          el(
+            MR,
+            "MeetingResponse",
+            el(
+              MR,
+              "Request",
+              textEl(MR, "UserResponse", 1),
+              textEl(MR, "CollectionId", inbox),
+              textEl(MR, "RequestId", requestId),
+              el(MR, "SendResponse"),
+            ),
+          ),
+        );
+        const result = child(body, "Result", MR);
+        assert.equal(childText(result, "Status", MR), "1");
+        assert.equal(childText(result, "RequestId", MR), requestId);
+        const calendarId = childText(result, "CalendarId", MR)!;
+        assert.ok(calendarId.startsWith(`${calendar}:`), calendarId);
+
+        const listing = (await dav.propfind("/alice/calendar/", [["DAV:", "getetag"]], 1))
+          .filter((r) => !r.href.endsWith("/"));
+        assert.equal(listing.length, 1);
+        const stored = (await dav.get(listing[0]!.href))!.data.replace(/\r\n[ \t]/g, "");
+        assert.match(stored, /UID:budget-review-1@example\.test/);
+        assert.match(stored, /ATTENDEE[^\r\n]*PARTSTAT=ACCEPTED[^\r\n]*:mailto:alice@example\.test/);
+        assert.doesNotMatch(stored, /METHOD:/);
+
+        assert.equal(await waitForCount(box.mailstore, "bob", 1), 1);
+        const [uid] = await uidsOf(box.mailstore, "bob");
+        const reply = (await peekMessage(box.mailstore, "bob", "INBOX", uid!)).text;
+        assert.match(reply, /Subject: Accepted: Budget review/);
+        assert.match(reply, /text\/calendar;[^\r\n]*method=REPLY/i);
+        assert.match(reply, /METHOD:REPLY/);
+        assert.match(
+          reply.replace(/\r\n[ \t]/g, ""),
+          /ATTENDEE[^\r\n]*PARTSTAT=ACCEPTED[^\r\n]*:mailto:alice@example\.test/,
+        );
+
+        // The calendar item the phone was told about syncs with the user's answer (ResponseType 3).
+        const sync = (key: string) =>
+          command(
+            client,
+            "Sync",
+            el(
+              AS,
+              "Sync",
+              el(
+                AS,
+                "Collections",
+                el(AS, "Collection", textEl(AS, "SyncKey", key), textEl(AS, "CollectionId", calendar)),
+              ),
+            ),
+          );
+        const first = collection(await sync("0"));
+        const items = collection(await sync(childText(first, "SyncKey", AS)!));
+        const add = childrenNamed(child(items, "Commands", AS), "Add", AS)[0]!;
+        assert.equal(childText(add, "ServerId", AS), calendarId);
+        assert.equal(childText(child(add, "ApplicationData", AS), "ResponseType", "Calendar"), "3");
+      },
+    );
+
+    await t.step(
+      "declining the same request removes the event; without SendResponse nothing is sent",
+      async () => {
+        const body = await command(
+          client,
+          "MeetingResponse",
+          el(
+            MR,
+            "MeetingResponse",
+            el(
+              MR,
+              "Request",
+              textEl(MR, "UserResponse", 3),
+              textEl(MR, "CollectionId", inbox),
+              textEl(MR, "RequestId", requestId),
+            ),
+          ),
+        );
+        assert.equal(childText(child(body, "Result", MR), "Status", MR), "1");
+        assert.equal(childText(child(body, "Result", MR), "CalendarId", MR), undefined);
+        const left = (await dav.propfind("/alice/calendar/", [["DAV:", "getetag"]], 1))
+          .filter((r) => !r.href.endsWith("/"));
+        assert.equal(left.length, 0);
+        await new Promise((r) => setTimeout(r, 1000));
+        assert.equal((await uidsOf(box.mailstore, "bob")).length, 1, "no second reply was sent");
+      },
+    );
+
+    await t.step("a plain mail or an unknown id is no meeting request (Status 2)", async () => {
+      const body = await command(
+        client,
+        "MeetingResponse",
+        el(
+          MR,
+          "MeetingResponse",
+          el(
+            MR,
+            "Request",
+            textEl(MR, "UserResponse", 1),
+            textEl(MR, "CollectionId", inbox),
+            textEl(MR, "RequestId", `${inbox}:999`),
+          ),
+        ),
+      );
+      assert.equal(childText(child(body, "Result", MR), "Status", MR), "2");
+    });
+  } finally {
+    await box.stop();
+  }
+});
