@@ -4,6 +4,7 @@ import { DavClient, propKey } from "../../src/bridge/dav/dav_client.ts";
 import { encodeTimezoneBlob, windowsFromIana } from "../../src/bridge/dav/timezone.ts";
 import type { EasClient } from "../../tools/eas_client/client.ts";
 import { validateWithXsd } from "./eas_checks.ts";
+import { syncRequest } from "./sync_request.ts";
 import { type Box, startBox } from "./fixture.ts";
 
 const AS = "AirSync";
@@ -94,24 +95,6 @@ interface CollectionReply {
   commands: WbxmlElement[];
   responses: WbxmlElement[];
   raw: Uint8Array;
-}
-
-function syncRequest(collectionId: string, syncKey: string, extra: WbxmlElement[] = []): WbxmlElement {
-  return el(
-    AS,
-    "Sync",
-    el(
-      AS,
-      "Collections",
-      el(
-        AS,
-        "Collection",
-        textEl(AS, "SyncKey", syncKey),
-        textEl(AS, "CollectionId", collectionId),
-        ...extra,
-      ),
-    ),
-  );
 }
 
 const plainOptions = (cls: string) =>

@@ -4,6 +4,7 @@ import { DavClient } from "../../src/bridge/dav/dav_client.ts";
 import { saveAutodiscoverDomains } from "../../src/http/autodiscover.ts";
 import type { EasClient } from "../../tools/eas_client/client.ts";
 import { validateWithXsd } from "./eas_checks.ts";
+import { syncRequest } from "./sync_request.ts";
 import { startBox } from "./fixture.ts";
 import { peekMessage, uidsOf, waitForCount } from "./send_fixture.ts";
 
@@ -84,20 +85,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
 
     let requestId = "";
     await t.step("the Inbox shows the invitation as a meeting request", async () => {
-      const sync = (key: string) =>
-        command(
-          client,
-          "Sync",
-          el(
-            AS,
-            "Sync",
-            el(
-              AS,
-              "Collections",
-              el(AS, "Collection", textEl(AS, "SyncKey", key), textEl(AS, "CollectionId", inbox)),
-            ),
-          ),
-        );
+      const sync = (key: string) => command(client, "Sync", syncRequest(inbox, key));
       const first = collection(await sync("0"));
       const items = collection(await sync(childText(first, "SyncKey", AS)!));
       const add = childrenNamed(child(items, "Commands", AS), "Add", AS)[0]!;
@@ -156,20 +144,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
         );
 
         // The calendar item the phone was told about syncs with the user's answer (ResponseType 3).
-        const sync = (key: string) =>
-          command(
-            client,
-            "Sync",
-            el(
-              AS,
-              "Sync",
-              el(
-                AS,
-                "Collections",
-                el(AS, "Collection", textEl(AS, "SyncKey", key), textEl(AS, "CollectionId", calendar)),
-              ),
-            ),
-          );
+        const sync = (key: string) => command(client, "Sync", syncRequest(calendar, key));
         const first = collection(await sync("0"));
         const items = collection(await sync(childText(first, "SyncKey", AS)!));
         const add = childrenNamed(child(items, "Commands", AS), "Add", AS)[0]!;
