@@ -70,7 +70,10 @@ async function serve(): Promise<number> {
     }
     throw error;
   }
-  const server = await startPushbridge(settings, log);
+  // Under systemd (INVOCATION_ID is set for services) Restart=always brings the box back after a clean
+  // exit, so the setup page may offer "restart" to apply saved settings; elsewhere nothing would.
+  const underSystemd = Boolean(Deno.env.get("INVOCATION_ID"));
+  const server = await startPushbridge(settings, log, underSystemd ? { restart: () => void stop() } : {});
   console.log(`Exchange ActiveSync: ${server.easUrl}/Microsoft-Server-ActiveSync`);
   console.log(`Setup page:          ${server.setupUrl}/`);
   if (!settings.imapUrl) {

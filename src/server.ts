@@ -49,7 +49,11 @@ export interface RunningServer {
  * Composes the box from settings: store, certificate, bridges, HTTP apps,
  * and starts the EAS listener (TLS) and the setup listener.
  */
-export async function startPushbridge(settings: Settings, log: Logger): Promise<RunningServer> {
+export async function startPushbridge(
+  settings: Settings,
+  log: Logger,
+  options: { restart?: () => void } = {},
+): Promise<RunningServer> {
   await Deno.mkdir(settings.dataDir, { recursive: true });
   const store = Store.open(`${settings.dataDir}/pushbridge.sqlite`);
   const mailstoreCaCerts = settings.mailstoreCaFile
@@ -202,6 +206,7 @@ export async function startPushbridge(settings: Settings, log: Logger): Promise<
     admin: new DeviceAdmin({ store, actor: "setup:admin", onEvent: (event) => deviceEvents.deliver(event) }),
     easUrl: `${scheme}://${displayHost(easAddr.hostname)}:${easAddr.port}`,
     ...(caCertPem ? { caCertPem } : {}),
+    ...(options.restart ? { restart: options.restart } : {}),
   });
   const setupServer = Deno.serve({
     hostname: settings.setupListen.hostname,

@@ -85,3 +85,14 @@ export async function formValues(c: SetupContext): Promise<Record<string, string
   }
   return out;
 }
+
+/** Audits and schedules a restart (after the answer is sent), and renders the waiting page. */
+export function restartPage(
+  shared: SetupShared,
+  c: SetupContext,
+  render: (title: string, body: string) => string,
+): Response {
+  shared.audit("service.restart");
+  setTimeout(() => shared.deps.restart?.(), 200);
+  return c.html(render("Restarting", "<p>The service restarts; this page is back in a few seconds.</p>"));
+}

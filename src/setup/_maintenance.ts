@@ -5,7 +5,7 @@
  * @module
  */
 import { VERSION } from "../version.ts";
-import { formValues, type SetupHono, type SetupShared } from "./_context.ts";
+import { formValues, restartPage, type SetupHono, type SetupShared } from "./_context.ts";
 import { form, page } from "./_layout.ts";
 import { createBackup, diffSettings, parseBackup, type SettingChange } from "./backup.ts";
 import { escapeHtml } from "./html.ts";
@@ -159,13 +159,6 @@ export function registerMaintenance(app: SetupHono, shared: SetupShared): void {
   app.post("/maintenance/restart", async (c) => {
     await formValues(c);
     if (!shared.deps.restart) return c.text("This box cannot restart itself", 501);
-    shared.audit("service.restart");
-    setTimeout(() => shared.deps.restart?.(), 200);
-    return c.html(
-      page(
-        { title: "Restarting", csrf: c.get("session").csrf },
-        "<p>The service restarts; reload in a few seconds.</p>",
-      ),
-    );
+    return restartPage(shared, c, (title, body) => page({ title, csrf: c.get("session").csrf }, body));
   });
 }

@@ -17,6 +17,7 @@ import {
   currentSetting,
   formValues,
   lockedBy,
+  restartPage,
   type SetupContext,
   type SetupHono,
   type SetupShared,
@@ -438,14 +439,7 @@ export function registerWizard(app: SetupHono, shared: SetupShared): void {
     shared.deps.store.settings.set(SETUP_COMPLETED_SETTING, String(shared.now()));
     shared.audit("setup.finished");
     if (values.restart && shared.deps.restart) {
-      shared.audit("service.restart");
-      setTimeout(() => shared.deps.restart?.(), 200);
-      return c.html(
-        page(
-          { title: "Restarting", csrf: c.get("session").csrf },
-          "<p>The service restarts; this page is back in a few seconds.</p>",
-        ),
-      );
+      return restartPage(shared, c, (title, body) => page({ title, csrf: c.get("session").csrf }, body));
     }
     return c.redirect("/?finished=1", 303);
   });
