@@ -7,6 +7,7 @@
 import { VERSION } from "../version.ts";
 import { formValues, restartPage, type SetupHono, type SetupShared } from "./_context.ts";
 import { form, page } from "./_layout.ts";
+import { MAX_UPDATE_BYTES, queueUpdate } from "./_update.ts";
 import { createBackup, diffSettings, parseBackup, type SettingChange } from "./backup.ts";
 import { escapeHtml } from "./html.ts";
 
@@ -55,7 +56,15 @@ export function registerMaintenance(app: SetupHono, shared: SetupShared): void {
       `${extra}<div class="grid"><section><h2>Software</h2><p>Version <strong>${
         escapeHtml(VERSION)
       }</strong></p>
-<p class="muted">Updates are installed with <code>pushbridge update FILE.pbu</code> on the box (signed update files).</p>${
+${
+        form(
+          "/maintenance/update",
+          csrf,
+          `<label for="update">Signed update file (.pbu)</label><input type="file" id="update" name="update" accept=".pbu" required>
+<button type="submit" data-confirm="Install this update? The service restarts and rolls back by itself if the new version is not healthy.">Upload and install</button>`,
+          'enctype="multipart/form-data"',
+        )
+      }${
         shared.deps.restart
           ? form(
             "/maintenance/restart",
@@ -153,6 +162,36 @@ export function registerMaintenance(app: SetupHono, shared: SetupShared): void {
       });
     } catch (error) {
       return c.json({ error: (error as Error).message }, 400);
+    }
+  });
+
+  app.post("/maintenance/update", async (c) => {
+    const csrf = c.get("session").csrf;
+    const declared = Number(c.req.header("Content-Length") ?? "0");
+    if (declared > MAX_UPDATE_BYTES + 64 * 1024) {
+      return c.html(
+        maintenancePage(csrf, "", {
+          kind: "error",
+          text: `Update of ${declared} bytes exceeds ${MAX_UPDATE_BYTES}`,
+        }),
+        413,
+      );
+    }
+    const file = (await c.req.parseBody()).update;
+    try {
+      if (!(file instanceof File)) throw new RangeError("Choose an update file first");
+      const manifest = await queueUpdate(shared, file);
+      shared.audit("software.update", {
+        detail: `version ${manifest.version} (${manifest.kind}, ${manifest.arch}) queued`,
+      });
+      return c.html(maintenancePage(csrf, "", {
+        kind: "ok",
+        text:
+          `Update to version ${manifest.version} verified and queued: the box installs it and restarts within a minute`,
+      }));
+    } catch (error) {
+      shared.audit("software.update", { result: "refused", detail: (error as Error).message });
+      return c.html(maintenancePage(csrf, "", { kind: "error", text: (error as Error).message }), 400);
     }
   });
 
