@@ -126,7 +126,9 @@ export class StatusCollector {
       if (!url) return undefined;
       try {
         const line = await greetMailstore(url, caCerts, 5_000);
-        return { service, url: url.href, ok: true, detail: line.slice(0, 120) };
+        // The capability list in a greeting is noise on a dashboard; the server's own words stay.
+        const greeting = line.replace(/\[CAPABILITY [^\]]*\]\s*/i, "").slice(0, 100);
+        return { service, url: url.href, ok: true, detail: greeting };
       } catch (error) {
         return { service, url: url.href, ok: false, detail: (error as Error).message };
       }
@@ -177,7 +179,7 @@ export class StatusCollector {
     const at = Date.now();
     const previous = this.#io;
     this.#io = { at, bytes };
-    if (!previous || at - previous.at < 500) return previous ? undefined : 0;
+    if (!previous || at - previous.at < 500) return undefined;
     return Math.max(0, (bytes - previous.bytes) / ((at - previous.at) / 1000));
   }
 
