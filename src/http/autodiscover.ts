@@ -142,7 +142,9 @@ export function parsePoxRequest(xml: string): PoxRequest {
 }
 
 function elementValue(xml: string, name: string): string | undefined {
-  const match = new RegExp(`<(?:\\w+:)?${name}(?:\\s[^>]*)?>([^<]*)</(?:\\w+:)?${name}\\s*>`).exec(xml);
+  // Attributes never contain '<' (XML 1.0 AttValue): stopping there keeps the scan linear; with
+  // [^>]* every unclosed start tag rescanned the rest of the body (quadratic on a 64 KB request).
+  const match = new RegExp(`<(?:\\w+:)?${name}(?:\\s[^<>]*)?>([^<]*)</(?:\\w+:)?${name}\\s*>`).exec(xml);
   return match?.[1] === undefined ? undefined : unescapeXml(match[1].trim());
 }
 
