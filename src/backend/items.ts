@@ -73,7 +73,17 @@ export interface ItemFolderSource extends FolderSource {
    * reply; throws MeetingRequestError for anything that is no invitation.
    */
   answerMeeting(answer: MeetingAnswer): Promise<MeetingAnswerResult>;
+  /**
+   * An iMIP message arrived in the user's mail: a REQUEST is placed in the
+   * calendar as not answered (shown tentative) or replaces an older version
+   * (higher SEQUENCE); a CANCEL from the organizer marks the event canceled.
+   * Idempotent, as every device's Inbox sync reports the same mail.
+   */
+  placeInvitation(ics: string, selfEmails: readonly string[]): Promise<InvitationPlacement>;
 }
+
+/** What placeInvitation did. */
+export type InvitationPlacement = "placed" | "updated" | "cancelled" | "unchanged";
 
 /** Whether a folder source serves calendar, contacts, tasks and notes folders. */
 export function isItemFolderSource(source: FolderSource | undefined): source is ItemFolderSource {

@@ -82,13 +82,31 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
       childText(adds.find((a) => childText(a, "Type", FH) === String(type)), "ServerId", FH)!;
     const inbox = idOfType(2);
     const calendar = idOfType(8);
+    /** The unfolded calendar objects of alice's calendar, read back independently. */
+    const calendarObjects = async () => {
+      const listing = (await dav.propfind("/alice/calendar/", [["DAV:", "getetag"]], 1))
+        .filter((r) => !r.href.endsWith("/"));
+      const objects = await Promise.all(listing.map((r) => dav.get(r.href)));
+      return objects.map((o) => o!.data.replace(/\r\n[ \t]/g, ""));
+    };
+    let inboxKey = "";
+    /** Syncs the Inbox and returns the new mail. */
+    const syncInbox = async () => {
+      if (!inboxKey) {
+        inboxKey = childText(
+          collection(await command(client, "Sync", syncRequest(inbox, "0"))),
+          "SyncKey",
+          AS,
+        )!;
+      }
+      const items = collection(await command(client, "Sync", syncRequest(inbox, inboxKey)));
+      inboxKey = childText(items, "SyncKey", AS)!;
+      return childrenNamed(child(items, "Commands", AS), "Add", AS);
+    };
 
     let requestId = "";
     await t.step("the Inbox shows the invitation as a meeting request", async () => {
-      const sync = (key: string) => command(client, "Sync", syncRequest(inbox, key));
-      const first = collection(await sync("0"));
-      const items = collection(await sync(childText(first, "SyncKey", AS)!));
-      const add = childrenNamed(child(items, "Commands", AS), "Add", AS)[0]!;
+      const add = (await syncInbox())[0]!;
       requestId = childText(add, "ServerId", AS)!;
       const data = child(add, "ApplicationData", AS);
       assert.equal(childText(data, "MessageClass", "Email"), "IPM.Schedule.Meeting.Request");
@@ -97,6 +115,12 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
       assert.equal(childText(meeting, "StartTime", "Email"), "2030-12-02T14:00:00.000Z");
       assert.equal(childText(meeting, "Organizer", "Email"), '"Bob" <bob@example.test>');
       assert.ok(childText(meeting, "GlobalObjId", "Email"));
+
+      // Syncing the Inbox placed the invitation in the calendar, not answered and shown tentative.
+      const placed = await calendarObjects();
+      assert.equal(placed.length, 1);
+      assert.match(placed[0]!, /ATTENDEE[^\r\n]*PARTSTAT=NEEDS-ACTION[^\r\n]*:mailto:alice@example\.test/);
+      assert.match(placed[0]!, /X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE/);
     });
 
     await t.step(
@@ -124,11 +148,11 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
         const calendarId = childText(result, "CalendarId", MR)!;
         assert.ok(calendarId.startsWith(`${calendar}:`), calendarId);
 
-        const listing = (await dav.propfind("/alice/calendar/", [["DAV:", "getetag"]], 1))
-          .filter((r) => !r.href.endsWith("/"));
-        assert.equal(listing.length, 1);
-        const stored = (await dav.get(listing[0]!.href))!.data.replace(/\r\n[ \t]/g, "");
+        const objects = await calendarObjects();
+        assert.equal(objects.length, 1, "the placed event was updated, not duplicated");
+        const stored = objects[0]!;
         assert.match(stored, /UID:budget-review-1@example\.test/);
+        assert.doesNotMatch(stored, /X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE/);
         assert.match(stored, /ATTENDEE[^\r\n]*PARTSTAT=ACCEPTED[^\r\n]*:mailto:alice@example\.test/);
         assert.doesNotMatch(stored, /METHOD:/);
 
@@ -198,6 +222,29 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
         ),
       );
       assert.equal(childText(child(body, "Result", MR), "Status", MR), "2");
+    });
+
+    await t.step("a cancellation from the organizer marks the placed meeting canceled", async () => {
+      const second = INVITATION.replace("budget-review-1@", "offsite-1@").replace("<invite-1@", "<invite-2@")
+        .replaceAll("Budget review", "Offsite");
+      await box.mailstore.deliver("alice", second);
+      assert.equal((await syncInbox()).length, 1);
+      assert.ok(
+        (await calendarObjects()).some((o) => /UID:offsite-1@/.test(o) && !/STATUS:CANCELLED/.test(o)),
+      );
+      const cancel = second.replaceAll("method=REQUEST", "method=CANCEL").replace(
+        "METHOD:REQUEST",
+        "METHOD:CANCEL",
+      )
+        .replace("<invite-2@", "<cancel-2@").replace("SEQUENCE:0", "SEQUENCE:1")
+        .replace("Subject: Invitation: Offsite", "Subject: Canceled: Offsite");
+      await box.mailstore.deliver("alice", cancel);
+      const adds = await syncInbox();
+      assert.equal(adds.length, 1);
+      const data = child(adds[0]!, "ApplicationData", AS);
+      assert.equal(childText(data, "MessageClass", "Email"), "IPM.Schedule.Meeting.Canceled");
+      const offsite = (await calendarObjects()).find((o) => /UID:offsite-1@/.test(o));
+      assert.match(offsite!, /STATUS:CANCELLED/);
     });
   } finally {
     await box.stop();

@@ -11,6 +11,7 @@
 import type { FolderScan, ItemState } from "../../backend/mail.ts";
 import { MailFolderError } from "../../backend/mail_operations.ts";
 import {
+  type InvitationPlacement,
   type ItemClass,
   type ItemFolderSource,
   type ItemSyncOptions,
@@ -35,11 +36,25 @@ import {
   DavSyncTokenError,
   propKey,
 } from "./dav_client.ts";
-import { appointmentFromIcs, eventParts, icsFromAppointment, lastOccurrenceEnd } from "./event_map.ts";
+import {
+  appointmentFromIcs,
+  eventParts,
+  icsFromAppointment,
+  lastOccurrenceEnd,
+  uidOfIcs,
+} from "./event_map.ts";
 import { icsFromNote, icsFromTask, noteFromIcs, taskFromIcs } from "./todo_map.ts";
 import { contactFromVcard, vcardFromContact } from "./vcard_map.ts";
 import { parseComponents, prop, text } from "./ical.ts";
-import { answeredEvent, readInvitation, replyCalendar } from "./itip.ts";
+import {
+  answeredEvent,
+  cancelledEvent,
+  clientScheduled,
+  NEEDS_ACTION,
+  readInvitation,
+  replyCalendar,
+  sequenceOf,
+} from "./itip.ts";
 
 /** The component a DAV folder holds. */
 export type DavComponent = "VEVENT" | "VTODO" | "VJOURNAL" | "VCARD";
@@ -190,7 +205,14 @@ export class DavBackend implements ItemFolderSource {
         `Folder '${folderKey}' is not a DAV folder`,
       );
     }
-    return new DavCollectionSource(this.#o, folderKey, parsed.href, parsed.component, options);
+    return new DavCollectionSource(
+      this.#o,
+      folderKey,
+      parsed.href,
+      parsed.component,
+      options,
+      (ics) => this.#scheduled(ics),
+    );
   }
 
   /**
@@ -311,7 +333,7 @@ export class DavBackend implements ItemFolderSource {
       return result;
     }
     if (found) {
-      const data = answeredEvent(found.data, invitation.self, answer.partstat);
+      const data = await this.#scheduled(answeredEvent(found.data, invitation.self, answer.partstat));
       const state = await this.#source(found.key).store(found.href, data, found.etag);
       result.calendar = { folderKey: found.key, itemId: state.id };
       return result;
@@ -321,19 +343,62 @@ export class DavBackend implements ItemFolderSource {
     if (!key || !parsed) {
       throw new BackendUnavailableError("The DAV server offers no calendar for the meeting");
     }
-    const href = `${parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`}${crypto.randomUUID()}.ics`;
-    const data = answeredEvent(ics, invitation.self, answer.partstat);
-    const state = await this.#source(key).store(href, data, "");
+    const data = await this.#scheduled(answeredEvent(ics, invitation.self, answer.partstat));
+    const state = await this.#source(key).store(newHref(parsed.href), data, "");
     result.calendar = { folderKey: key, itemId: state.id };
     return result;
   }
 
+  async placeInvitation(ics: string, selfEmails: readonly string[]): Promise<InvitationPlacement> {
+    const selves = [...new Set([...(await this.#o.selfEmails()), ...selfEmails])].map((e) => e.toLowerCase());
+    const method = (/^METHOD:([A-Za-z-]+)/im.exec(ics)?.[1] ?? "").toUpperCase();
+    const uid = uidOfIcs(ics);
+    if (!uid) return "unchanged";
+    const found = await this.#findEvent(uid);
+    if (method === "CANCEL") {
+      if (!found) return "unchanged";
+      const cancelled = cancelledEvent(found.data, ics);
+      if (!cancelled || cancelled === found.data) return "unchanged";
+      await this.#source(found.key).store(found.href, await this.#scheduled(cancelled), found.etag);
+      return "cancelled";
+    }
+    if (method !== "REQUEST") return "unchanged";
+    let invitation;
+    try {
+      invitation = readInvitation(ics, selves);
+    } catch (error) {
+      if (error instanceof MeetingRequestError) return "unchanged";
+      throw error;
+    }
+    const data = await this.#scheduled(answeredEvent(ics, invitation.self, NEEDS_ACTION));
+    if (found) {
+      // A newer version of the meeting (RFC 5546 2.1.4): it replaces the stored one and asks for an answer again.
+      if (sequenceOf(ics) <= sequenceOf(found.data)) return "unchanged";
+      await this.#source(found.key).store(found.href, data, found.etag);
+      return "updated";
+    }
+    const key = (await this.listFolders()).find((f) => f.type === FOLDER_TYPE.Calendar)?.key;
+    const parsed = key ? parseDavKey(key) : undefined;
+    if (!key || !parsed) return "unchanged";
+    await this.#source(key).store(newHref(parsed.href), data, "");
+    return "placed";
+  }
+
+  /** With a scheduling CalDAV server (RFC 6638 outbox discovered), meetings we write are client-scheduled. */
+  async #scheduled(ics: string): Promise<string> {
+    return (await this.homes()).scheduleOutbox ? clientScheduled(ics) : ics;
+  }
+
   #source(key: string): DavCollectionSource {
     const parsed = parseDavKey(key)!;
-    return new DavCollectionSource(this.#o, key, parsed.href, parsed.component, {
-      bodyPreferences: [],
-      filterType: 0,
-    });
+    return new DavCollectionSource(
+      this.#o,
+      key,
+      parsed.href,
+      parsed.component,
+      { bodyPreferences: [], filterType: 0 },
+      (ics) => this.#scheduled(ics),
+    );
   }
 
   /** The event with this UID in any of the user's calendars (CalDAV calendar-query, RFC 4791 7.8). */
@@ -373,6 +438,11 @@ export type DavSyncOptions = ItemSyncOptions;
 /** FilterType "incomplete tasks" (MS-ASCMD 2.2.3.71.1). */
 export const FILTER_INCOMPLETE_TASKS = 8;
 
+/** A new resource name in a collection. */
+function newHref(collection: string): string {
+  return `${collection.endsWith("/") ? collection : `${collection}/`}${crypto.randomUUID()}.ics`;
+}
+
 function lastSegment(href: string): string {
   return decodeURIComponent(href.replace(/\/$/, "").split("/").at(-1) ?? href);
 }
@@ -386,6 +456,8 @@ class DavCollectionSource implements SyncSource<ModelObject> {
     readonly href: string,
     readonly component: DavComponent,
     readonly options: DavSyncOptions,
+    /** Prepares a meeting for a scheduling server (SCHEDULE-AGENT=CLIENT); identity without one. */
+    readonly scheduled: (ics: string) => Promise<string> = (ics) => Promise.resolve(ics),
   ) {}
 
   get isCard() {
@@ -513,10 +585,13 @@ class DavCollectionSource implements SyncSource<ModelObject> {
     const selfEmails = await this.o.selfEmails();
     switch (this.component) {
       case "VEVENT":
-        return icsFromAppointment(item, stored, {
-          selfEmails,
-          ...(selfEmails[0] ? { selfEmail: selfEmails[0] } : {}),
-        }).ics;
+        // The phone sends its own invitations (MS-ASCMD 4.16): a scheduling server must not send them again.
+        return await this.scheduled(
+          icsFromAppointment(item, stored, {
+            selfEmails,
+            ...(selfEmails[0] ? { selfEmail: selfEmails[0] } : {}),
+          }).ics,
+        );
       case "VTODO":
         return icsFromTask(item, stored).ics;
       case "VJOURNAL":

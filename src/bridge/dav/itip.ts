@@ -61,8 +61,11 @@ export function readInvitation(ics: string, selfEmails: readonly string[]): Invi
   };
 }
 
+/** PARTSTAT of an invitation not answered yet (RFC 5545 3.2.12). */
+export const NEEDS_ACTION = "NEEDS-ACTION";
+
 /** Sets the user's PARTSTAT on one VEVENT (adding the user as attendee when the invitation did not name them). */
-function setPartstat(event: Component, self: string, partstat: Partstat): void {
+function setPartstat(event: Component, self: string, partstat: Partstat | typeof NEEDS_ACTION): void {
   const mine = props(event, "ATTENDEE").find((p) => addressOf(p.value) === self);
   const params: Record<string, string[]> = { ...(mine?.params ?? {}), PARTSTAT: [partstat] };
   // The answer is given: no further reply is expected (RFC 5545 3.2.17).
@@ -84,11 +87,84 @@ function setPartstat(event: Component, self: string, partstat: Partstat): void {
  * METHOD (RFC 4791 4.1 forbids it in stored objects), the user's PARTSTAT in
  * the master and every override.
  */
-export function answeredEvent(ics: string, self: string, partstat: Partstat): string {
+export function answeredEvent(ics: string, self: string, partstat: Partstat | typeof NEEDS_ACTION): string {
   const parts = eventParts(ics);
   removeProps(parts.calendar, "METHOD");
-  for (const event of [parts.master, ...parts.overrides]) setPartstat(event, self, partstat);
+  for (const event of [parts.master, ...parts.overrides]) {
+    setPartstat(event, self, partstat);
+    // Shown tentative until answered (MS-ASCAL BusyStatus 1); an answer lets PARTSTAT speak again.
+    if (partstat === NEEDS_ACTION) {
+      setProps(event, "X-MICROSOFT-CDO-BUSYSTATUS", [property("X-MICROSOFT-CDO-BUSYSTATUS", "TENTATIVE")]);
+    } else removeProps(event, "X-MICROSOFT-CDO-BUSYSTATUS");
+  }
   return serialize(parts.calendar);
+}
+
+/** The SEQUENCE of an event's master (RFC 5545 3.8.7.4), 0 when absent. */
+export function sequenceOf(ics: string): number {
+  const value = Number(text(eventParts(ics).master, "SEQUENCE") ?? "0");
+  return Number.isFinite(value) ? value : 0;
+}
+
+/**
+ * A stored event after the organizer's CANCEL (RFC 5546 3.2.5): the whole
+ * meeting, or the occurrences the cancel names by RECURRENCE-ID, get
+ * STATUS:CANCELLED (shown as canceled, MS-ASCAL MeetingStatus); undefined
+ * when the cancel does not come from the stored event's organizer.
+ */
+export function cancelledEvent(stored: string, cancel: string): string | undefined {
+  const parts = eventParts(stored);
+  const cancelParts = eventParts(cancel);
+  const organizer = (c: Component) => addressOf(prop(c, "ORGANIZER")?.value ?? "");
+  if (!organizer(parts.master) || organizer(parts.master) !== organizer(cancelParts.master)) return undefined;
+  const named = [cancelParts.master, ...cancelParts.overrides].map((e) => prop(e, "RECURRENCE-ID")?.value)
+    .filter((v): v is string => v !== undefined);
+  if (!named.length) {
+    for (const event of [parts.master, ...parts.overrides]) {
+      setProps(event, "STATUS", [property("STATUS", "CANCELLED")]);
+    }
+  } else {
+    for (const rid of named) {
+      const override = parts.overrides.find((o) => prop(o, "RECURRENCE-ID")?.value === rid);
+      if (override) setProps(override, "STATUS", [property("STATUS", "CANCELLED")]);
+      else {
+        // An occurrence without override: excluded from the series (RFC 5545 3.8.5.1).
+        parts.master.properties.push(property("EXDATE", rid, { ...(cancelPropParams(cancelParts, rid)) }));
+      }
+    }
+  }
+  return serialize(parts.calendar);
+}
+
+function cancelPropParams(parts: ReturnType<typeof eventParts>, rid: string): Record<string, string[]> {
+  const p = [parts.master, ...parts.overrides].map((e) => prop(e, "RECURRENCE-ID")).find((x) =>
+    x?.value === rid
+  );
+  const out: Record<string, string[]> = {};
+  if (p?.params["TZID"]) out["TZID"] = p.params["TZID"];
+  if (p?.params["VALUE"]) out["VALUE"] = p.params["VALUE"];
+  return out;
+}
+
+/**
+ * Marks a meeting the phone wrote as scheduled by the client (RFC 6638 7.1
+ * SCHEDULE-AGENT=CLIENT on ORGANIZER and ATTENDEE): EAS phones send their
+ * own invitations and replies through SendMail (MS-ASCMD 4.16), so a CalDAV
+ * server that schedules by itself must not send a second copy.
+ */
+export function clientScheduled(ics: string): string {
+  const calendar = eventParts(ics).calendar;
+  let changed = false;
+  for (const event of calendar.components.filter((c) => c.name === "VEVENT")) {
+    if (!prop(event, "ATTENDEE")) continue;
+    for (const p of event.properties) {
+      if (p.name !== "ATTENDEE" && p.name !== "ORGANIZER") continue;
+      if (param(p, "SCHEDULE-AGENT")?.toUpperCase() === "CLIENT") continue;
+      p.params = { ...p.params, "SCHEDULE-AGENT": ["CLIENT"] };
+      changed = true;
+    }
+  }
+  return changed ? serialize(calendar) : ics;
 }
 
 /**

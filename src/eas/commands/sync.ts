@@ -1,5 +1,5 @@
 import { PLACEHOLDER_FOLDERS } from "../../backend/composite.ts";
-import { isItemFolderSource, type ItemClass } from "../../backend/items.ts";
+import { isItemFolderSource, ITEM_FOLDER_PREFIX, type ItemClass } from "../../backend/items.ts";
 import { isMailSource } from "../../backend/mail.ts";
 import { BackendUnavailableError } from "../../backend/types.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../wbxml/tree.ts";
@@ -19,8 +19,9 @@ import { mailSyncSource } from "../sync/mail_source.ts";
 import { DEFAULT_SYNC_OPTIONS, flagValue, parseSyncOptions, type SyncOptions } from "../sync/options.ts";
 import { type CachedCollection, type CachedSyncRequest, SyncRequestCache } from "../sync/request_cache.ts";
 import { SYNC_STATUS } from "../sync/status.ts";
-import type { ClientCommand, CollectionResult, SyncSource } from "../sync/types.ts";
+import type { ClientCommand, CollectionResult, OutChange, SyncSource } from "../sync/types.ts";
 import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
+import { identityOf } from "./settings.ts";
 
 const NS = "AirSync";
 
@@ -275,6 +276,7 @@ async function runCollection(
     });
     while (plans.size > SYNC_LIMITS.pendingPlans) plans.delete(plans.keys().next().value!);
     if (result.status !== SYNC_STATUS.Success) return { ...failed(result.status), folderKey };
+    if (itemClass === "Email" && !result.replayed) await placeInvitations(ctx, result.changes);
     const sent = result.changes.length;
     return {
       collectionId,
@@ -288,6 +290,31 @@ async function runCollection(
     if (error instanceof EasStatusError) return failed(error.status, error.message);
     if (error instanceof BackendUnavailableError) return failed(SYNC_STATUS.Retry, error.message);
     throw error;
+  }
+}
+
+/**
+ * Invitations and cancellations arriving in mail go into the calendar
+ * (shown tentative until answered; canceled meetings marked), as Exchange
+ * does when it delivers them (MS-ASCMD 3.1.5.6). Best effort: a calendar
+ * failure never fails the mail sync.
+ */
+async function placeInvitations(ctx: CommandContext, changes: OutChange<ModelObject>[]): Promise<void> {
+  const calendar = ctx.backend.sourceOf(ITEM_FOLDER_PREFIX);
+  if (!isItemFolderSource(calendar)) return;
+  const invitations = changes.flatMap((c) =>
+    c.kind === "add" && typeof c.item.meetingIcs === "string" ? [c.item.meetingIcs as string] : []
+  );
+  if (!invitations.length) return;
+  const identity = await identityOf(ctx);
+  const selfEmails = [identity.primary, ...identity.aliases].map((a) => a.toLowerCase());
+  for (const ics of invitations) {
+    try {
+      const outcome = await calendar.placeInvitation(ics, selfEmails);
+      if (outcome !== "unchanged") ctx.log?.info("sync.invitation_placed", { user: ctx.user, outcome });
+    } catch (error) {
+      ctx.log?.warn("sync.invitation_not_placed", { user: ctx.user, error: (error as Error).message });
+    }
   }
 }
 
