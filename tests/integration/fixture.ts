@@ -1,5 +1,5 @@
 import { resolveSettings } from "../../src/config/settings.ts";
-import { silentLogger } from "../../src/log/logger.ts";
+import { type Logger, silentLogger } from "../../src/log/logger.ts";
 import { type RunningServer, startPushbridge } from "../../src/server.ts";
 import { EasClient, type EasClientOptions } from "../../tools/eas_client/client.ts";
 import { type Mailstore, startMailstore } from "../harness/mod.ts";
@@ -20,7 +20,14 @@ export interface Box {
  * try/finally so a failing test leaves no process behind.
  */
 export async function startBox(
-  options: { dav?: boolean; postfix?: boolean; sieve?: boolean; env?: Record<string, string> } = {},
+  options: {
+    dav?: boolean;
+    postfix?: boolean;
+    sieve?: boolean;
+    env?: Record<string, string>;
+    /** Where the box logs (silent by default); security tests capture it. */
+    log?: Logger;
+  } = {},
 ): Promise<Box> {
   const mailstore = await startMailstore({
     dav: options.dav ?? false,
@@ -40,7 +47,7 @@ export async function startBox(
       ...(mailstore.davUrl ? { PUSHBRIDGE_DAV_URL: mailstore.davUrl } : {}),
       ...options.env,
     });
-    server = await startPushbridge(settings, silentLogger);
+    server = await startPushbridge(settings, options.log ?? silentLogger);
   } catch (error) {
     await mailstore.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
