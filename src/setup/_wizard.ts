@@ -22,6 +22,7 @@ import {
   type SetupHono,
   type SetupShared,
 } from "./_context.ts";
+import { LDAP_GAL_SETTINGS } from "../bridge/gal/ldap_source.ts";
 import { form, page } from "./_layout.ts";
 import { probeDav, probeImap, probeLdap, type ProbeResult, probeSmtp } from "./_probes.ts";
 import { escapeHtml } from "./html.ts";
@@ -36,8 +37,8 @@ export const WIZARD_STEPS = [
 
 type StepName = typeof WIZARD_STEPS[number][0];
 
-/** Stored settings key of the directory server (GAL over LDAP); read by the GAL bridge when it supports LDAP. */
-export const LDAP_URL_SETTING = "gal.ldapUrl";
+/** Stored settings key of the directory server: the one the LDAP GAL source reads. */
+export const LDAP_URL_SETTING = LDAP_GAL_SETTINGS.url;
 /** Marks the wizard as done: the dashboard becomes the start page. */
 export const SETUP_COMPLETED_SETTING = "setup.completed";
 /** Where the mailstore CA pasted in the wizard is written, under the data dir. */
