@@ -117,33 +117,26 @@ export function cancelledEvent(stored: string, cancel: string): string | undefin
   const cancelParts = eventParts(cancel);
   const organizer = (c: Component) => addressOf(prop(c, "ORGANIZER")?.value ?? "");
   if (!organizer(parts.master) || organizer(parts.master) !== organizer(cancelParts.master)) return undefined;
-  const named = [cancelParts.master, ...cancelParts.overrides].map((e) => prop(e, "RECURRENCE-ID")?.value)
-    .filter((v): v is string => v !== undefined);
-  if (!named.length) {
+  // A CANCEL whose events all carry RECURRENCE-ID cancels those occurrences only (RFC 5546 3.2.5).
+  const cancelled = [cancelParts.master, ...cancelParts.overrides];
+  if (cancelled.some((e) => !prop(e, "RECURRENCE-ID"))) {
     for (const event of [parts.master, ...parts.overrides]) {
       setProps(event, "STATUS", [property("STATUS", "CANCELLED")]);
     }
-  } else {
-    for (const rid of named) {
-      const override = parts.overrides.find((o) => prop(o, "RECURRENCE-ID")?.value === rid);
-      if (override) setProps(override, "STATUS", [property("STATUS", "CANCELLED")]);
-      else {
-        // An occurrence without override: excluded from the series (RFC 5545 3.8.5.1).
-        parts.master.properties.push(property("EXDATE", rid, { ...(cancelPropParams(cancelParts, rid)) }));
-      }
+    return serialize(parts.calendar);
+  }
+  for (const rid of cancelled.map((e) => prop(e, "RECURRENCE-ID")!)) {
+    const override = parts.overrides.find((o) => prop(o, "RECURRENCE-ID")?.value === rid.value);
+    if (override) setProps(override, "STATUS", [property("STATUS", "CANCELLED")]);
+    else {
+      // An occurrence without override: excluded from the series (RFC 5545 3.8.5.1).
+      const params: Record<string, string[]> = {};
+      if (rid.params["TZID"]) params["TZID"] = rid.params["TZID"];
+      if (rid.params["VALUE"]) params["VALUE"] = rid.params["VALUE"];
+      parts.master.properties.push(property("EXDATE", rid.value, params));
     }
   }
   return serialize(parts.calendar);
-}
-
-function cancelPropParams(parts: ReturnType<typeof eventParts>, rid: string): Record<string, string[]> {
-  const p = [parts.master, ...parts.overrides].map((e) => prop(e, "RECURRENCE-ID")).find((x) =>
-    x?.value === rid
-  );
-  const out: Record<string, string[]> = {};
-  if (p?.params["TZID"]) out["TZID"] = p.params["TZID"];
-  if (p?.params["VALUE"]) out["VALUE"] = p.params["VALUE"];
-  return out;
 }
 
 /**
