@@ -13,10 +13,13 @@ Commands:
                           SendMail of a plain-text message (--mime FILE sends a file instead)
   moveitems --item ID --from-folder F --to-folder T
                           MoveItems of one message
-  foldercreate --key K --name N [--parent P]      FolderCreate of a mail folder (parent 0 = top)
+  foldercreate --key K --name N [--parent P] [--folder-type T]
+                          FolderCreate (T 12 mail, default; 13 calendar, 14 contacts, 15 tasks, 17 notes)
   folderupdate --key K --id F --name N [--parent P]
                           FolderUpdate: rename / move folder F
   folderdelete --key K --id F                     FolderDelete of folder F
+  meetingresponse --collection C --item ID --answer accept|tentative|decline [--send] [--note TEXT]
+                          MeetingResponse to a meeting mail or calendar item (--send: 16.x SendResponse)
   sync --collection C [--key K] [--window N] [--body-type T] [--truncation N]
                           Sync of one collection from SyncKey K (default 0)
   estimate --collection C --key K                 GetItemEstimate of one collection
@@ -104,7 +107,8 @@ async function main(args: string[]): Promise<number> {
       case "moveitems":
       case "foldercreate":
       case "folderupdate":
-      case "folderdelete": {
+      case "folderdelete":
+      case "meetingresponse": {
         let name: string;
         let body: WbxmlElement;
         try {
@@ -250,7 +254,7 @@ async function mailCommand(
           ["SyncKey", need("key")],
           ["ParentId", flags.get("parent") ?? "0"],
           ["DisplayName", need("name")],
-          ["Type", "12"],
+          ["Type", flags.get("folder-type") ?? "12"],
         ]),
       ];
     case "folderupdate":
@@ -263,6 +267,40 @@ async function mailCommand(
           ["DisplayName", need("name")],
         ]),
       ];
+    case "meetingresponse": {
+      const ns = "MeetingResponse";
+      const answer = { accept: "1", tentative: "2", decline: "3" }[need("answer")];
+      if (!answer) throw new Error(`Option '--answer' must be accept, tentative or decline`);
+      const note = flags.get("note");
+      return [
+        "MeetingResponse",
+        el(
+          ns,
+          "MeetingResponse",
+          el(
+            ns,
+            "Request",
+            textEl(ns, "UserResponse", answer),
+            textEl(ns, "CollectionId", need("collection")),
+            textEl(ns, "RequestId", need("item")),
+            flags.has("send")
+              ? el(
+                ns,
+                "SendResponse",
+                note
+                  ? el(
+                    "AirSyncBase",
+                    "Body",
+                    textEl("AirSyncBase", "Type", "1"),
+                    textEl("AirSyncBase", "Data", note),
+                  )
+                  : undefined,
+              )
+              : undefined,
+          ),
+        ),
+      ];
+    }
     default:
       return ["FolderDelete", fh("FolderDelete", [["SyncKey", need("key")], ["ServerId", need("id")]])];
   }
