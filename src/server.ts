@@ -126,6 +126,8 @@ export async function startPushbridge(
           new ImapWatcherFactory({
             url: settings.imapUrl,
             ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+            // The watcher idles on the user's pooled connection: one IMAP connection per active user.
+            ...(imapPool ? { pool: imapPool } : {}),
             log,
           }),
         ]

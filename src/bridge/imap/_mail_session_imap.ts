@@ -7,10 +7,37 @@ import type {
   StructurePart,
 } from "./_mail_session.ts";
 import type { ListedMailbox } from "./folder_mapping.ts";
-import type { ImapClient } from "./imap_client.ts";
+import type { ImapClient, MailboxStatus } from "./imap_client.ts";
 
 /** IMAP commands the mail backend issued since start (benchmarks read it: round trips per sync). */
 export const MAIL_IMAP_STATS = { commands: 0 };
+
+/** Told of a mailbox state the mail backend read (SELECT or STATUS). */
+export type MailboxObserver = (mailbox: string, status: MailboxStatus) => void;
+
+const observers = new WeakMap<ImapClient, Set<MailboxObserver>>();
+
+/**
+ * Subscribes to the mailbox states the mail backend reads on `client`. The
+ * push watcher sharing the connection (watcher.ts) needs them: a NOTIFY or
+ * EXISTS event that arrives during a request's SELECT or STATUS of the same
+ * mailbox is taken as that command's answer and never reaches onUntagged.
+ * Returns the unsubscribe function.
+ */
+export function onMailboxRead(client: ImapClient, observer: MailboxObserver): () => void {
+  let set = observers.get(client);
+  if (!set) observers.set(client, set = new Set());
+  set.add(observer);
+  return () => set.delete(observer);
+}
+
+function told(client: ImapClient, mailbox: string, status: MailboxStatus): void {
+  for (const observer of observers.get(client) ?? []) {
+    try {
+      observer(mailbox, status);
+    } catch { /* an observer's bug must not fail the request */ }
+  }
+}
 
 /** The MailSession of a pooled connection. */
 export function sessionOf(client: ImapClient): MailSession {
@@ -52,6 +79,12 @@ class ImapMailSession implements MailSession {
       exists: info.exists,
     };
     if (info.highestModSeq !== undefined) out.highestModSeq = info.highestModSeq;
+    told(this.client, mailbox, {
+      uidValidity: out.uidValidity,
+      uidNext: out.uidNext,
+      messages: out.exists,
+      ...(out.highestModSeq !== undefined ? { highestModSeq: out.highestModSeq } : {}),
+    });
     return out;
   }
 
@@ -70,6 +103,7 @@ class ImapMailSession implements MailSession {
     }
     MAIL_IMAP_STATS.commands++;
     const st = await this.client.status(mailbox, ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "HIGHESTMODSEQ"]);
+    told(this.client, mailbox, st);
     const out: MailboxFingerprint = {
       uidValidity: st.uidValidity ?? 0,
       uidNext: st.uidNext ?? 0,

@@ -20,6 +20,22 @@ interface Session {
   /** Serializes mailbox-selecting work: one SELECT state per connection. */
   queue: Promise<unknown>;
   lastUsed: number;
+  /** Holders of a lease (the user's push watcher): the connection stays open while held. */
+  leases: number;
+}
+
+/**
+ * A long hold on a user's pooled connection, taken by the push watcher
+ * (watcher.ts) so that NOTIFY/IDLE and the user's requests share one
+ * connection. Requests end the watcher's IDLE themselves: ImapClient sends
+ * DONE before any other command and the watcher re-enters IDLE afterwards.
+ */
+export interface ImapLease {
+  readonly client: ImapClient;
+  /** Runs `work` in the connection's queue (like withClient), on this very connection. */
+  exclusive<T>(work: (client: ImapClient) => Promise<T>): Promise<T>;
+  /** Ends the hold; the connection stays for the user's requests until it idles out. */
+  release(): void;
 }
 
 /** Default: a connection closes 5 minutes after its user's last request. */
@@ -73,13 +89,28 @@ export class ImapConnectionPool {
       if (error instanceof ImapAuthError) throw error;
       throw new BackendUnavailableError(`IMAP server '${this.#options.url.href}' is unreachable`, error);
     }
-    const run = session.queue.then(() => work(session.client), () => work(session.client));
-    session.queue = run.catch(() => {});
-    try {
-      return await run;
-    } finally {
-      session.lastUsed = Date.now();
-    }
+    return await enqueue(session, work);
+  }
+
+  /**
+   * Holds the user's connection (opening it when needed) for the push watcher.
+   * Errors are the client's own (ImapAuthError, ImapConnectionError): the
+   * watcher reports them and retries with backoff.
+   */
+  async lease(credentials: Credentials): Promise<ImapLease> {
+    const session = await this.#session(credentials);
+    session.leases++;
+    let held = true;
+    return {
+      client: session.client,
+      exclusive: (work) => enqueue(session, work),
+      release: () => {
+        if (!held) return;
+        held = false;
+        session.leases--;
+        session.lastUsed = Date.now();
+      },
+    };
   }
 
   /** Closes every connection. */
@@ -127,18 +158,29 @@ export class ImapConnectionPool {
       client.close();
       throw error;
     }
-    return { client, passwordDigest: digest, queue: Promise.resolve(), lastUsed: Date.now() };
+    return { client, passwordDigest: digest, queue: Promise.resolve(), lastUsed: Date.now(), leases: 0 };
   }
 
   #closeIdle(): void {
     const limit = this.#options.idleCloseMs ?? IDLE_CLOSE_MS;
     const now = Date.now();
     for (const [user, session] of this.#sessions) {
-      if (now - session.lastUsed > limit || session.client.isClosed) {
+      if (session.client.isClosed || (session.leases === 0 && now - session.lastUsed > limit)) {
         this.#sessions.delete(user);
         session.client.logout().catch(() => {});
       }
     }
+  }
+}
+
+/** Runs `work` on the session's connection after the work already queued on it. */
+async function enqueue<T>(session: Session, work: (client: ImapClient) => Promise<T>): Promise<T> {
+  const run = session.queue.then(() => work(session.client), () => work(session.client));
+  session.queue = run.catch(() => {});
+  try {
+    return await run;
+  } finally {
+    session.lastUsed = Date.now();
   }
 }
 

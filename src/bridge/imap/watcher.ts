@@ -3,8 +3,16 @@ import type { Logger } from "../../log/logger.ts";
 import { PUSH_LIMITS } from "../../push/limits.ts";
 import type { FolderWatcher, WatchCredentials, WatcherFactory, WatchSink } from "../../push/watcher.ts";
 import { mailboxArg } from "./_imap_command.ts";
+import { onMailboxRead } from "./_mail_session_imap.ts";
 import { IMAP_PREFIX, mailboxOfKey } from "./folder_mapping.ts";
-import { ImapAuthError, ImapClient, type MailboxStatus, type UntaggedEvent } from "./imap_client.ts";
+import type { ImapConnectionPool, ImapLease } from "./connection_pool.ts";
+import {
+  type IdleHandle,
+  ImapAuthError,
+  ImapClient,
+  type MailboxStatus,
+  type UntaggedEvent,
+} from "./imap_client.ts";
 
 /** How the watchers reach the IMAP server. */
 export interface ImapWatcherOptions {
@@ -15,7 +23,13 @@ export interface ImapWatcherOptions {
   statusPollMs?: number;
   /** Ignore NOTIFY even where offered (benchmarks and tests of the IDLE path). */
   disableNotify?: boolean;
-  /** Connects a logged-in client; replaced by tests that inject faults. */
+  /**
+   * The user's connection pool: the watcher then works on the user's pooled
+   * connection instead of a connection of its own (one IMAP connection per
+   * active user). Without it each watcher opens its own connection.
+   */
+  pool?: ImapConnectionPool;
+  /** Connects a logged-in client of the watcher's own; replaced by tests that inject faults. */
   connect?: (credentials: WatchCredentials) => Promise<ImapClient>;
 }
 
@@ -36,14 +50,17 @@ export interface ImapWatcherOptions {
  * of a change once. A lost connection is reopened with doubling backoff while
  * held requests keep waiting; the watcher state shows "unreachable" meanwhile.
  *
- * It is a second connection beside the user's pool connection: the pool
- * serializes SELECT-dependent work and cannot be interrupted by an IDLE
- * owned by someone else.
+ * With a pool the watcher leases the user's pooled connection: it sits in
+ * IDLE between requests, a request's first command ends the IDLE (DONE, sent
+ * by ImapClient), and the watcher re-enters IDLE in the pool's queue after the
+ * request's work. With NOTIFY, changes of other mailboxes are reported while
+ * requests run too; without it INBOX is EXAMINEd again before each IDLE when a
+ * request selected another mailbox.
  */
 export class ImapWatcherFactory implements WatcherFactory {
   readonly prefix = IMAP_PREFIX;
   readonly #options: ImapWatcherOptions;
-  /** Connections opened since start (benchmarks read this). */
+  /** Connections of the watchers' own opened since start (none with a pool; benchmarks read this). */
   opened = 0;
   /** Watchers open now. */
   live = 0;
@@ -54,13 +71,14 @@ export class ImapWatcherFactory implements WatcherFactory {
 
   /** Opens a watcher; it connects in the background and reports through `sink`. */
   open(credentials: WatchCredentials, sink: WatchSink): FolderWatcher {
+    const pool = this.#options.connect ? undefined : this.#options.pool;
     const connect = this.#options.connect ?? ((c) => this.#connect(c));
     this.live++;
     return new ImapWatcher(credentials, sink, {
-      connect: async (c) => {
+      connect: pool ? (c) => pool.lease(c) : async (c) => {
         const client = await connect(c);
         this.opened++;
-        return client;
+        return ownLease(client);
       },
       log: this.#options.log,
       pollMs: this.#options.statusPollMs ?? PUSH_LIMITS.imapStatusPollMs,
@@ -85,8 +103,13 @@ export class ImapWatcherFactory implements WatcherFactory {
   }
 }
 
+/** A lease on a connection of the watcher's own: released by logging out. */
+function ownLease(client: ImapClient): ImapLease {
+  return { client, exclusive: (work) => work(client), release: () => void client.logout() };
+}
+
 interface WatcherDeps {
-  connect: (credentials: WatchCredentials) => Promise<ImapClient>;
+  connect: (credentials: WatchCredentials) => Promise<ImapLease>;
   log: Logger;
   pollMs: number;
   useNotify: boolean;
@@ -107,7 +130,8 @@ class ImapWatcher implements FolderWatcher {
   readonly #dirty = new Set<string>();
   #keysChanged = false;
   #closed = false;
-  #client: ImapClient | undefined;
+  #lease: ImapLease | undefined;
+  #idle: IdleHandle | undefined;
   #wake: (() => void) | undefined;
 
   constructor(
@@ -134,27 +158,38 @@ class ImapWatcher implements FolderWatcher {
     this.#closed = true;
     this.deps.onClose();
     this.#wake?.();
-    const client = this.#client;
-    this.#client = undefined;
-    client?.logout().catch(() => {});
+    const lease = this.#lease;
+    this.#lease = undefined;
+    if (lease) void this.#release(lease, this.#idle);
+  }
+
+  /** Leaves IDLE and, on a shared connection, stops NOTIFY events before handing the connection back. */
+  async #release(lease: ImapLease, idle: IdleHandle | undefined): Promise<void> {
+    try {
+      await idle?.done();
+      if (!lease.client.isClosed && lease.client.capabilities.has("NOTIFY") && this.deps.useNotify) {
+        await lease.exclusive((client) => client.notify("NONE"));
+      }
+    } catch { /* the connection is going away anyway */ }
+    lease.release();
   }
 
   async #run(): Promise<void> {
     let delay: number = PUSH_LIMITS.reconnectMinMs;
     while (!this.#closed) {
       this.sink.state("connecting");
-      let client: ImapClient | undefined;
+      let lease: ImapLease | undefined;
       try {
-        client = await this.deps.connect(this.credentials);
+        lease = await this.deps.connect(this.credentials);
         if (this.#closed) {
-          client.logout().catch(() => {});
+          lease.release();
           return;
         }
-        this.#client = client;
+        this.#lease = lease;
         // After a reconnect every folder is read again: changes while away are not lost.
         for (const key of this.#mailboxes.keys()) this.#dirty.add(key);
         this.#keysChanged = true;
-        await this.#watchOn(client, () => {
+        await this.#watchOn(lease, () => {
           delay = PUSH_LIMITS.reconnectMinMs;
         });
       } catch (error) {
@@ -168,8 +203,10 @@ class ImapWatcher implements FolderWatcher {
           auth: error instanceof ImapAuthError,
         });
       } finally {
-        if (client && this.#client === client) this.#client = undefined;
-        client?.close();
+        if (lease && this.#lease === lease) {
+          this.#lease = undefined;
+          void this.#release(lease, this.#idle);
+        }
       }
       if (this.#closed) return;
       await this.#sleep(delay);
@@ -178,9 +215,11 @@ class ImapWatcher implements FolderWatcher {
   }
 
   /** Watches on one connection until it fails or the watcher closes. */
-  async #watchOn(client: ImapClient, healthy: () => void): Promise<void> {
+  async #watchOn(lease: ImapLease, healthy: () => void): Promise<void> {
+    const client = lease.client;
     const notify = this.deps.useNotify && client.capabilities.has("NOTIFY");
-    const byMailbox = (name: string) => {
+    const byMailbox = (name: string | null) => {
+      if (name === null) return undefined;
       for (const [key, mailbox] of this.#mailboxes) {
         if (mailbox === name || (mailbox.toUpperCase() === "INBOX" && name.toUpperCase() === "INBOX")) {
           return key;
@@ -192,48 +231,82 @@ class ImapWatcher implements FolderWatcher {
     const unsubscribe = client.onUntagged((event: UntaggedEvent) => {
       let key: string | undefined;
       if (event.type === "status") key = byMailbox(event.mailbox);
-      else if (event.type === "exists" || event.type === "expunge" || event.type === "fetch") {
-        key = inboxKey();
-      } else if (event.type === "vanished") key = inboxKey();
+      else if (
+        event.type === "exists" || event.type === "expunge" || event.type === "fetch" ||
+        event.type === "vanished"
+      ) {
+        // Events of the selected mailbox: the watcher's INBOX, or whatever a request of the
+        // user selected on the shared connection.
+        key = byMailbox(client.selected);
+      }
       if (key === undefined) return;
       this.#dirty.add(key);
       this.#wake?.();
     });
-    let examined = false;
+    // A request's SELECT or STATUS of a watched mailbox may have consumed the event: its answer is the new state.
+    const unobserve = onMailboxRead(client, (mailbox, status) => {
+      const key = byMailbox(mailbox);
+      if (key !== undefined && !this.#closed) this.sink.changed([key], [statusToken(status)]);
+    });
     let nextPoll = Date.now() + this.deps.pollMs;
     try {
       while (!this.#closed && !client.isClosed) {
         if (this.#keysChanged) {
           this.#keysChanged = false;
-          if (notify) {
-            const names = [...this.#mailboxes.values()].map(mailboxText);
-            if (names.length > 0) {
-              await client.notify(
-                `SET (mailboxes (${names.join(" ")}) (MessageNew MessageExpunge FlagChange))`,
-              );
-            }
-          } else if (!examined && inboxKey() !== undefined) {
-            await client.examine("INBOX");
-            examined = true;
+          const names = [...this.#mailboxes.values()].map(mailboxText);
+          if (notify && names.length > 0) {
+            // "selected" too: a request of the user may select a watched mailbox (RFC 5465 6).
+            await lease.exclusive((c) =>
+              c.notify(
+                `SET (selected (MessageNew MessageExpunge FlagChange)) ` +
+                  `(mailboxes (${names.join(" ")}) (MessageNew MessageExpunge FlagChange))`,
+              )
+            );
           }
         }
         if (!notify && Date.now() >= nextPoll) {
           for (const key of this.#mailboxes.keys()) if (key !== inboxKey()) this.#dirty.add(key);
           nextPoll = Date.now() + this.deps.pollMs;
         }
-        if (this.#dirty.size > 0) await this.#readStatus(client);
+        if (this.#dirty.size > 0) await lease.exclusive((c) => this.#readStatus(c));
         this.sink.state("watching");
         healthy();
-        if (this.#dirty.size > 0 || this.#keysChanged) continue;
-        const idle = await client.idle();
+        if (this.#dirty.size > 0 || this.#keysChanged || this.#closed) continue;
+        // IDLE starts in the pool's queue, so never in the middle of a request's SELECT and FETCH.
+        const idle = await lease.exclusive(async (c) => {
+          const inbox = inboxKey();
+          if (!notify && inbox !== undefined && c.selected !== "INBOX") await this.#examineInbox(c, inbox);
+          return this.#closed ? undefined : await c.idle();
+        });
+        if (idle === undefined) continue;
+        this.#idle = idle;
         const wait = notify ? PUSH_LIMITS.imapIdleRestartMs : Math.max(0, nextPoll - Date.now());
         await Promise.race([idle.ended, this.#sleep(Math.min(wait, PUSH_LIMITS.imapIdleRestartMs))]);
         await idle.done();
+        this.#idle = undefined;
       }
     } finally {
       unsubscribe();
+      unobserve();
     }
     if (!this.#closed) throw new Error("IMAP connection closed");
+  }
+
+  /**
+   * EXAMINE INBOX for IDLE without NOTIFY. Its answer is INBOX's state token,
+   * reported at once: INBOX changes while a request had another mailbox selected
+   * are not lost.
+   */
+  async #examineInbox(client: ImapClient, key: string): Promise<void> {
+    const condstore = client.capabilities.has("CONDSTORE") || client.capabilities.has("QRESYNC");
+    const info = await client.examine("INBOX", condstore ? { condstore } : {});
+    const status: MailboxStatus = {
+      uidValidity: info.uidValidity,
+      uidNext: info.uidNext,
+      messages: info.exists,
+    };
+    if (info.highestModSeq !== undefined) status.highestModSeq = info.highestModSeq;
+    if (!this.#closed) this.sink.changed([key], [statusToken(status)]);
   }
 
   async #readStatus(client: ImapClient): Promise<void> {
@@ -260,6 +333,7 @@ class ImapWatcher implements FolderWatcher {
 
   /** Sleeps until `ms` passed or something wakes the watcher (new keys, a change, close). */
   #sleep(ms: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

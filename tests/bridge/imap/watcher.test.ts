@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { ImapConnectionPool } from "../../../src/bridge/imap/connection_pool.ts";
 import { ImapClient } from "../../../src/bridge/imap/imap_client.ts";
+import { ImapMailBackend } from "../../../src/bridge/imap/mail_backend.ts";
 import { ImapWatcherFactory } from "../../../src/bridge/imap/watcher.ts";
 import { silentLogger } from "../../../src/log/logger.ts";
 import { ChangeHub } from "../../../src/push/hub.ts";
@@ -112,3 +114,76 @@ Deno.test("the IMAP watcher keeps Pings held while the mailstore is unreachable 
     }
   });
 });
+
+/** Established client connections to the mailstore's IMAP port, as the kernel sees them. */
+async function imapConnections(port: number): Promise<number> {
+  const out = await new Deno.Command("ss", {
+    args: ["-Htn", "state", "established", `( dport = :${port} )`],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim()).length;
+}
+
+for (const mode of ["NOTIFY", "IDLE and STATUS polling"] as const) {
+  Deno.test(`the IMAP watcher (${mode}) shares the pool's connection while Syncs run and still wakes within 2 s`, async () => {
+    await withMailstore(async (store) => {
+      const user = store.users[0]!;
+      const credentials = { user: user.name, password: user.password };
+      const url = new URL(store.imapUrl);
+      const pool = new ImapConnectionPool({
+        url: { implicitTls: false, hostname: url.hostname, port: Number(url.port), href: store.imapUrl },
+        caCerts: [store.caPem],
+        log: silentLogger,
+      });
+      const factory = factoryFor(store, {
+        pool,
+        ...(mode === "NOTIFY" ? {} : { disableNotify: true, statusPollMs: 300 }),
+      });
+      const hub = new ChangeHub({ factories: [factory], lingerMs: 100 });
+      const backend = new ImapMailBackend(pool, credentials);
+      let syncing = true;
+      let scans = 0;
+      // Sync-like work on the same connection, on INBOX and another folder, for as long as the test runs.
+      const syncs = (async () => {
+        while (syncing) {
+          for (const key of ["imap:INBOX", "imap:Sent"]) {
+            await backend.scan(key, undefined, undefined);
+            await backend.folderCursor(key);
+            scans++;
+          }
+        }
+      })();
+      try {
+        await appendTo(store, "Sent");
+        for (let round = 0; round < 3; round++) {
+          const held = hub.wait({
+            user: user.name,
+            device: "phone",
+            keys: ["imap:INBOX", "imap:Sent"],
+            timeoutMs: 20_000,
+            credentials,
+          });
+          await waitFor(
+            () => hub.status()[0]?.watchers[0]?.state === "watching" && scans > round * 4 + 2,
+            5000,
+          );
+          // Only the box's pool connection plus nothing else of ours: appendTo logged out already.
+          assert.equal(await imapConnections(store.imapPort), 1, "one IMAP connection for the user");
+          const delivered = Date.now();
+          await store.deliver(user.name, MAIL);
+          assert.deepEqual(await held, { kind: "changed", keys: ["imap:INBOX"] });
+          assert.ok(Date.now() - delivered < 2000, `woken ${Date.now() - delivered} ms after delivery`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.equal(pool.opened, 1, "the pool opened one connection");
+        assert.equal(factory.opened, 0, "the watcher opened none of its own");
+      } finally {
+        syncing = false;
+        await syncs.catch(() => {});
+        hub.close();
+        await waitFor(() => factory.live === 0, 1000);
+        await pool.close();
+      }
+    });
+  });
+}
