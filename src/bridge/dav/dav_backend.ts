@@ -644,18 +644,7 @@ class DavCollectionSource implements SyncSource<ModelObject> {
 
   async remove(id: string): Promise<boolean> {
     const known = this.o.state.item(this.o.user, this.key, id);
-    if (!known) return false;
-    let gone: boolean;
-    try {
-      gone = await this.o.client.delete(known.href, known.etag);
-    } catch (error) {
-      if (error instanceof DavPreconditionError) {
-        throw new EasStatusError(SYNC_STATUS.Conflict, error.message);
-      }
-      throw error;
-    }
-    this.o.state.apply(this.o.user, this.key, { upserts: [], removedHrefs: [known.href] });
-    return gone;
+    return known ? await this.removeHref(known.href, known.etag) : false;
   }
 
   /** Writes a resource this backend composed (a meeting answer) and records it; If-Match `etag` ("" creates). */
@@ -664,10 +653,11 @@ class DavCollectionSource implements SyncSource<ModelObject> {
     return this.#remember(href, written || (await this.o.client.get(href))?.etag || "", data);
   }
 
-  /** Deletes a resource with If-Match and forgets it. */
-  async removeHref(href: string, etag: string): Promise<void> {
+  /** Deletes a resource with If-Match and forgets it; false when it was gone already. */
+  async removeHref(href: string, etag: string): Promise<boolean> {
+    let gone: boolean;
     try {
-      await this.o.client.delete(href, etag);
+      gone = await this.o.client.delete(href, etag);
     } catch (error) {
       if (error instanceof DavPreconditionError) {
         throw new EasStatusError(SYNC_STATUS.Conflict, error.message);
@@ -675,6 +665,7 @@ class DavCollectionSource implements SyncSource<ModelObject> {
       throw error;
     }
     this.o.state.apply(this.o.user, this.key, { upserts: [], removedHrefs: [href] });
+    return gone;
   }
 
   async #put(href: string, data: string, etag: string): Promise<string> {
