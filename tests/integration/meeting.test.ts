@@ -105,6 +105,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
     };
 
     let requestId = "";
+    let calendarItem = "";
     await t.step("the Inbox shows the invitation as a meeting request", async () => {
       const add = (await syncInbox())[0]!;
       requestId = childText(add, "ServerId", AS)!;
@@ -174,6 +175,46 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
         const add = childrenNamed(child(items, "Commands", AS), "Add", AS)[0]!;
         assert.equal(childText(add, "ServerId", AS), calendarId);
         assert.equal(childText(child(add, "ApplicationData", AS), "ResponseType", "Calendar"), "3");
+        calendarItem = calendarId;
+      },
+    );
+
+    await t.step(
+      "a tentative answer on the calendar item with a proposed time sends bob a COUNTER",
+      async () => {
+        const body = await command(
+          client,
+          "MeetingResponse",
+          el(
+            MR,
+            "MeetingResponse",
+            el(
+              MR,
+              "Request",
+              textEl(MR, "UserResponse", 2),
+              textEl(MR, "CollectionId", calendar),
+              textEl(MR, "RequestId", calendarItem),
+              el(
+                MR,
+                "SendResponse",
+                textEl(MR, "ProposedStartTime", "20301202T160000Z"),
+                textEl(MR, "ProposedEndTime", "20301202T170000Z"),
+              ),
+            ),
+          ),
+        );
+        const result = child(body, "Result", MR);
+        assert.equal(childText(result, "Status", MR), "1");
+        assert.equal(childText(result, "CalendarId", MR), calendarItem);
+        const objects = await calendarObjects();
+        assert.equal(objects.length, 1);
+        assert.match(objects[0]!, /ATTENDEE[^\r\n]*PARTSTAT=TENTATIVE[^\r\n]*:mailto:alice@example\.test/);
+        assert.equal(await waitForCount(box.mailstore, "bob", 2), 2);
+        const uids = await uidsOf(box.mailstore, "bob");
+        const counter = (await peekMessage(box.mailstore, "bob", "INBOX", uids.at(-1)!)).text;
+        assert.match(counter, /Subject: New Time Proposed: Budget review/);
+        assert.match(counter, /METHOD:COUNTER/);
+        assert.match(counter, /DTSTART:20301202T160000Z/);
       },
     );
 
@@ -201,7 +242,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
           .filter((r) => !r.href.endsWith("/"));
         assert.equal(left.length, 0);
         await new Promise((r) => setTimeout(r, 1000));
-        assert.equal((await uidsOf(box.mailstore, "bob")).length, 1, "no second reply was sent");
+        assert.equal((await uidsOf(box.mailstore, "bob")).length, 2, "no further reply was sent");
       },
     );
 
