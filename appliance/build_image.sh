@@ -46,7 +46,9 @@ fi
 "$DENO" run --allow-read --allow-write appliance/update_tool.ts keys appliance/keys
 
 # 3. Minimal Debian with systemd, NTP, mDNS (resolved), firewall, SSH.
-PACKAGES="$KERNEL,$BOOT_PKGS,systemd,systemd-sysv,systemd-timesyncd,systemd-resolved,udev,dbus,kmod,initramfs-tools,iproute2,nftables,openssh-server,ca-certificates,e2fsprogs,fdisk,procps"
+# netbase gives /etc/protocols: nft resolves "icmp"/"ipv6-icmp" in the ruleset through
+# it, and without it (minbase has none) nftables.service fails at boot.
+PACKAGES="$KERNEL,$BOOT_PKGS,systemd,systemd-sysv,systemd-timesyncd,systemd-resolved,udev,dbus,kmod,initramfs-tools,iproute2,nftables,netbase,openssh-server,ca-certificates,e2fsprogs,fdisk,procps"
 ROOTFS="$WORK/rootfs"
 mmdebstrap --quiet --variant=minbase --mode=root --architectures="$ARCH" --include="$PACKAGES" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -59,8 +61,12 @@ cp -a "$WORK/release/." "$ROOTFS/opt/pushbridge/"
 install -m 0644 appliance/keys/update_public.key "$ROOTFS/etc/pushbridge/update-key.pub"
 install -m 0644 appliance/README.md "$ROOTFS/usr/share/doc/pushbridge/README.md"
 install -m 0755 "$FILES"/sbin/* "$ROOTFS/usr/local/sbin/"
+# `pushbridge doctor`, `pushbridge update ...` on the box: the release in use, with the service's settings.
+install -m 0755 "$FILES/bin/pushbridge" "$ROOTFS/usr/local/bin/pushbridge"
 install -m 0644 "$FILES"/systemd/* "$ROOTFS/etc/systemd/system/"
 install -m 0644 "$FILES/etc/nftables.conf" "$ROOTFS/etc/nftables.conf"
+# The ruleset is checked with the image's own nft and /etc files (a host check can pass where the box fails).
+chroot "$ROOTFS" /usr/sbin/nft -c -f /etc/nftables.conf || { echo "error: the image's nft rejects nftables.conf" >&2; exit 1; }
 install -D -m 0644 "$FILES/etc/journald.conf" "$ROOTFS/etc/systemd/journald.conf.d/pushbridge.conf"
 install -D -m 0644 "$FILES/etc/resolved.conf" "$ROOTFS/etc/systemd/resolved.conf.d/pushbridge.conf"
 install -D -m 0644 "$FILES/etc/watchdog.conf" "$ROOTFS/etc/systemd/system.conf.d/watchdog.conf"
