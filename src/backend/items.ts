@@ -76,7 +76,8 @@ export interface ItemFolderSource extends FolderSource {
   /**
    * An iMIP message arrived in the user's mail: a REQUEST is placed in the
    * calendar as not answered (shown tentative) or replaces an older version
-   * (higher SEQUENCE); a CANCEL from the organizer marks the event canceled.
+   * (higher SEQUENCE); a CANCEL from the organizer marks the event canceled;
+   * a REPLY to a meeting the user organizes updates that attendee's answer.
    * Idempotent, as every device's Inbox sync reports the same mail.
    */
   placeInvitation(ics: string, selfEmails: readonly string[]): Promise<InvitationPlacement>;

@@ -49,6 +49,9 @@ END:VCALENDAR
 --alt--
 `);
 
+const MKCALENDAR =
+  '<?xml version="1.0"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>Calendar</d:displayname><c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>';
+
 async function command(client: EasClient, name: string, tree: WbxmlElement) {
   const reply = await client.command(name, tree);
   assert.equal(reply.status, 200, new TextDecoder().decode(reply.raw));
@@ -69,11 +72,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
       url: new URL(box.mailstore.davUrl!),
       credentials: { user: alice.name, password: alice.password },
     });
-    await dav.mutate(
-      "MKCALENDAR",
-      "/alice/calendar/",
-      '<?xml version="1.0"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>Calendar</d:displayname><c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>',
-    );
+    await dav.mutate("MKCALENDAR", "/alice/calendar/", MKCALENDAR);
     await box.mailstore.deliver("alice", INVITATION);
     const client = box.client("alice");
     const folders = await command(client, "FolderSync", el(FH, "FolderSync", textEl(FH, "SyncKey", "0")));
@@ -215,6 +214,38 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
         assert.match(counter, /Subject: New Time Proposed: Budget review/);
         assert.match(counter, /METHOD:COUNTER/);
         assert.match(counter, /DTSTART:20301202T160000Z/);
+      },
+    );
+
+    await t.step(
+      "bob's phone syncing his Inbox puts alice's answer into his copy of the meeting",
+      async () => {
+        const bob = box.mailstore.users.find((u) => u.name === "bob")!;
+        const bobDav = new DavClient({
+          url: new URL(box.mailstore.davUrl!),
+          credentials: { user: bob.name, password: bob.password },
+        });
+        await bobDav.mutate("MKCALENDAR", "/bob/calendar/", MKCALENDAR);
+        const ics = INVITATION.slice(INVITATION.indexOf("BEGIN:VCALENDAR"), INVITATION.indexOf("--alt--"))
+          .replace("METHOD:REQUEST\r\n", "");
+        await bobDav.put("/bob/calendar/budget.ics", ics, "text/calendar", "");
+        const bobClient = box.client("bob");
+        const folders = await command(
+          bobClient,
+          "FolderSync",
+          el(FH, "FolderSync", textEl(FH, "SyncKey", "0")),
+        );
+        const bobInbox = childText(
+          childrenNamed(child(folders, "Changes", FH), "Add", FH).find((a) =>
+            childText(a, "Type", FH) === "2"
+          ),
+          "ServerId",
+          FH,
+        )!;
+        const first = collection(await command(bobClient, "Sync", syncRequest(bobInbox, "0")));
+        await command(bobClient, "Sync", syncRequest(bobInbox, childText(first, "SyncKey", AS)!));
+        const copy = (await bobDav.get("/bob/calendar/budget.ics"))!.data.replace(/\r\n[ \t]/g, "");
+        assert.match(copy, /ATTENDEE[^\r\n]*PARTSTAT=ACCEPTED[^\r\n]*:mailto:alice@example\.test/);
       },
     );
 

@@ -52,6 +52,7 @@ import {
   clientScheduled,
   NEEDS_ACTION,
   readInvitation,
+  repliedEvent,
   replyCalendar,
   sequenceOf,
 } from "./itip.ts";
@@ -361,6 +362,13 @@ export class DavBackend implements ItemFolderSource {
       if (!cancelled || cancelled === found.data) return "unchanged";
       await this.#source(found.key).store(found.href, await this.#scheduled(cancelled), found.etag);
       return "cancelled";
+    }
+    if (method === "REPLY") {
+      // An attendee answered a meeting the user organizes: their PARTSTAT goes into the organizer's copy.
+      const replied = found ? repliedEvent(found.data, ics, selves) : undefined;
+      if (!found || !replied) return "unchanged";
+      await this.#source(found.key).store(found.href, await this.#scheduled(replied), found.etag);
+      return "updated";
     }
     if (method !== "REQUEST") return "unchanged";
     let invitation;

@@ -140,6 +140,38 @@ export function cancelledEvent(stored: string, cancel: string): string | undefin
 }
 
 /**
+ * The organizer's stored event after an attendee's REPLY (RFC 5546 3.2.3):
+ * the PARTSTAT of each attendee the reply names and the event already
+ * lists; undefined when the user does not organize the event or nothing
+ * changes.
+ */
+export function repliedEvent(
+  stored: string,
+  reply: string,
+  selfEmails: readonly string[],
+): string | undefined {
+  const parts = eventParts(stored);
+  const organizer = addressOf(prop(parts.master, "ORGANIZER")?.value ?? "");
+  if (!organizer || !selfEmails.includes(organizer)) return undefined;
+  const answers = eventParts(reply).master;
+  let changed = false;
+  for (const answer of props(answers, "ATTENDEE")) {
+    const partstat = param(answer, "PARTSTAT")?.toUpperCase();
+    if (!partstat) continue;
+    for (const event of [parts.master, ...parts.overrides]) {
+      for (const attendee of props(event, "ATTENDEE")) {
+        if (addressOf(attendee.value) !== addressOf(answer.value)) continue;
+        if (param(attendee, "PARTSTAT")?.toUpperCase() === partstat) continue;
+        attendee.params = { ...attendee.params, PARTSTAT: [partstat] };
+        delete attendee.params["RSVP"];
+        changed = true;
+      }
+    }
+  }
+  return changed ? serialize(parts.calendar) : undefined;
+}
+
+/**
  * Marks a meeting the phone wrote as scheduled by the client (RFC 6638 7.1
  * SCHEDULE-AGENT=CLIENT on ORGANIZER and ATTENDEE): EAS phones send their
  * own invitations and replies through SendMail (MS-ASCMD 4.16), so a CalDAV

@@ -178,10 +178,9 @@ export function emailOfView(view: MessageView, meta: MessageMeta, options: Email
   email.messageClass = messageClassOf(view);
   // An invitation or cancellation carries its meeting for the phone's Accept/Decline (MS-ASEMAIL 2.2.2.48).
   const meeting = view.calendarText ? meetingRequestFromIcs(view.calendarText) : undefined;
-  if (meeting) {
-    email.meetingRequest = easMeetingRequest(meeting);
-    email.meetingIcs = view.calendarText!;
-  }
+  if (meeting) email.meetingRequest = easMeetingRequest(meeting);
+  // Invitations, cancellations and replies also feed the user's calendar (see the Sync command).
+  if (view.calendarText) email.meetingIcs = view.calendarText;
   email.internetCpid = "65001";
   email.contentClass = "urn:content-classes:message";
   email.nativeBodyType = view.html ? BODY_TYPE.Html : BODY_TYPE.PlainText;

@@ -55,6 +55,8 @@ interface CollectionOutcome {
   /** Whether the response carries anything (a new key, items, responses, a non-success status). */
   eventful: boolean;
   folderKey?: string;
+  /** The folder state the device is now up to date with (the engine's cursor), for Direct Push. */
+  cursor?: string;
 }
 
 /**
@@ -130,7 +132,24 @@ export async function sync(request: EasRequest, ctx: CommandContext): Promise<Ea
     }
   }
   remember(device, resolved, outcomes);
+  markDelivered(ctx, outcomes);
   return { body: el(NS, "Sync", el(NS, "Collections", ...outcomes.map((o) => o.element))) };
+}
+
+/**
+ * Tells the change hub which folder states this response delivered, so the
+ * device's next Ping does not wake for them; the hub marks a folder only while
+ * its watcher saw the same state (a later change still wakes the Ping).
+ */
+function markDelivered(ctx: CommandContext, outcomes: readonly CollectionOutcome[]): void {
+  const delivered = outcomes.filter((o) => o.folderKey !== undefined && o.cursor !== undefined);
+  if (!ctx.push || delivered.length === 0) return;
+  ctx.push.hub.markSeen(
+    ctx.user,
+    ctx.device.deviceId,
+    delivered.map((o) => o.folderKey!),
+    delivered.map((o) => o.cursor!),
+  );
 }
 
 /** Turns the request into the collections to run: itself, the cached one (empty body), or a merge (Partial). */
@@ -285,6 +304,7 @@ async function runCollection(
       sent,
       eventful: result.syncKey !== syncKey || sent > 0 || result.responses.length > 0 || result.moreAvailable,
       element: collectionElement(collectionId, result, version, CLASS_SCHEMAS[itemClass]),
+      ...(result.cursor !== undefined ? { cursor: result.cursor } : {}),
     };
   } catch (error) {
     if (error instanceof EasStatusError) return failed(error.status, error.message);
@@ -294,10 +314,11 @@ async function runCollection(
 }
 
 /**
- * Invitations and cancellations arriving in mail go into the calendar
- * (shown tentative until answered; canceled meetings marked), as Exchange
- * does when it delivers them (MS-ASCMD 3.1.5.6). Best effort: a calendar
- * failure never fails the mail sync.
+ * Invitations, cancellations and replies arriving in mail go into the
+ * calendar (invitations shown tentative until answered, canceled meetings
+ * marked, attendees' answers in the organizer's copy), as Exchange does when
+ * it delivers them (MS-ASCMD 3.1.5.6). Best effort: a calendar failure never
+ * fails the mail sync.
  */
 async function placeInvitations(ctx: CommandContext, changes: OutChange<ModelObject>[]): Promise<void> {
   const calendar = ctx.backend.sourceOf(ITEM_FOLDER_PREFIX);

@@ -162,7 +162,7 @@ export interface Email {
   bodyPart?: BodyPart;
   messageClass?: string;
   meetingRequest?: MeetingRequest;
-  /** The iMIP text/calendar of an invitation or cancellation: not sent (no tag), it feeds the calendar. */
+  /** The iMIP text/calendar of an invitation, cancellation or reply: not sent (no tag), it feeds the calendar. */
   meetingIcs?: string;
   internetCpid?: string;
   flag?: Flag;

@@ -6,6 +6,7 @@ import {
   clientScheduled,
   NEEDS_ACTION,
   readInvitation,
+  repliedEvent,
   replyCalendar,
   sequenceOf,
 } from "../../../src/bridge/dav/itip.ts";
@@ -139,4 +140,15 @@ END:VCALENDAR
   assert.equal(clientScheduled(plain), plain);
   assert.equal(sequenceOf(REQUEST), 2);
   assert.equal(sequenceOf(plain), 0);
+});
+
+Deno.test("repliedEvent() records an attendee's answer in the organizer's copy only", () => {
+  const organizerCopy = REQUEST.replace("METHOD:REQUEST\r\n", "");
+  const reply =
+    replyCalendar(REQUEST, "alice@example.test", "ACCEPTED", { now: 0, prodId: "-//test//EN" }).ics;
+  const updated = unfold(repliedEvent(organizerCopy, reply, ["bob@example.test"])!);
+  assert.equal(updated.match(/PARTSTAT=ACCEPTED[^\r\n]*:mailto:alice@example\.test/gi)?.length, 2);
+  assert.match(updated, /ATTENDEE;CN=Carol;PARTSTAT=ACCEPTED:mailto:carol@example\.test/);
+  assert.equal(repliedEvent(organizerCopy, reply, ["alice@example.test"]), undefined, "not the organizer");
+  assert.equal(repliedEvent(updated, reply, ["bob@example.test"]), undefined, "nothing new");
 });
