@@ -11,7 +11,9 @@ import { Store } from "./store/mod.ts";
 import { ensureCertificate, loadCertificatePair, localHostNames } from "./tls/load.ts";
 import { ImapConnectionPool } from "./bridge/imap/connection_pool.ts";
 import { DavBackend } from "./bridge/dav/dav_backend.ts";
-import { DavClient } from "./bridge/dav/dav_client.ts";
+import { DavClient, type DavHomes } from "./bridge/dav/dav_client.ts";
+import { searchContacts } from "./bridge/dav/contact_search.ts";
+import { DavAvailability } from "./bridge/gal/availability.ts";
 import { ImapMailBackend } from "./bridge/imap/mail_backend.ts";
 import { ImapMailOperations } from "./bridge/imap/folder_ops.ts";
 import { SmtpSubmitter } from "./bridge/smtp/smtp_submitter.ts";
@@ -254,7 +256,7 @@ function userServices(
 ): (
   credentials: Credentials,
   user: string,
-) => Pick<CommandContext, "oof" | "identity" | "gal" | "mailSearch"> {
+) => Pick<CommandContext, "oof" | "identity" | "gal" | "mailSearch" | "contacts" | "availability"> {
   let lastCredentials: Credentials | undefined;
   const defaultDomain = () => autodiscoverDomains(store.settings)[0];
   const gal = createGalDirectory(store, {
@@ -291,6 +293,29 @@ function userServices(
       );
     }
     if (imapPool) services.mailSearch = new ImapMailSearch(imapPool, credentials);
+    if (settings.davUrl) {
+      // ResolveRecipients: the user's own address books and free/busy, over CalDAV/CardDAV as the user.
+      const client = new DavClient({ url: settings.davUrl, credentials, ...(caCerts ? { caCerts } : {}) });
+      let homes: Promise<DavHomes> | undefined;
+      const discover = () =>
+        homes ??= client.discover().catch((error) => {
+          homes = undefined;
+          throw error;
+        });
+      services.contacts = {
+        search: async (query, limit) =>
+          await searchContacts(client, query, { limit, homes: await discover() }),
+      };
+      services.availability = new DavAvailability({
+        client,
+        login: credentials.user,
+        selfEmails: async () => {
+          const who = await identity();
+          return [who.primary, ...who.aliases].map((a) => a.toLowerCase());
+        },
+        homes: discover,
+      });
+    }
     return services;
   };
 }

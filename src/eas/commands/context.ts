@@ -9,6 +9,7 @@ import type { DeviceRecord } from "../../store/devices.ts";
 import type { OutOfOfficeService, PasswordRecovery, UserIdentity } from "./settings.ts";
 import type { GalDirectory, MailSearch } from "./search.ts";
 import type { ProvisioningHooks } from "./provision.ts";
+import type { AvailabilityLookup, ContactLookup } from "./resolve_recipients.ts";
 import type { EasQuery } from "../protocol/query.ts";
 import type { StreamElement, WbxmlElement } from "../../wbxml/mod.ts";
 
@@ -66,6 +67,10 @@ export interface CommandContext {
   passwordRecovery?: PasswordRecovery;
   /** The Global Address List (Search GAL, Find GAL, ResolveRecipients). */
   gal?: GalDirectory;
+  /** The user's own contacts (CardDAV address books) for ResolveRecipients; absent without a DAV server. */
+  contacts?: ContactLookup;
+  /** Free/busy for ResolveRecipients Availability (CalDAV); absent without a DAV server. */
+  availability?: AvailabilityLookup;
   /** Mailbox search over IMAP (Search Mailbox, Find mailbox). */
   mailSearch?: MailSearch;
   /** Direct Push (Ping): the change hub, storm guard and heartbeat bounds; absent in unit tests of other commands. */
