@@ -226,15 +226,18 @@ export class ChangeHub {
   /**
    * Records that a device now has the current state of these folders (a Sync
    * answered it), so the next Ping does not wake for changes it already has.
+   * With `tokens` (the folder state the Sync read, in the watcher's token
+   * format) a key is marked only while the watcher's token is the same: a
+   * change that arrived after the Sync's scan still wakes the next Ping.
    */
-  markSeen(user: string, device: string, keys: readonly string[]): void {
+  markSeen(user: string, device: string, keys: readonly string[], tokens?: readonly string[]): void {
     const watch = this.#users.get(user);
     const memo = this.#devices.get(deviceKey(user, device));
     if (!watch || !memo) return;
-    for (const key of keys) {
+    keys.forEach((key, i) => {
       const token = watch.tokens.get(key);
-      if (token !== undefined) memo.seen.set(key, token);
-    }
+      if (token !== undefined && (tokens === undefined || tokens[i] === token)) memo.seen.set(key, token);
+    });
   }
 
   /** Remembers a device's Ping parameters (memory only: an empty Ping body repeats them). */

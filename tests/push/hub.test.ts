@@ -279,3 +279,25 @@ Deno.test("remembered devices are bounded, the least recently used forgotten fir
   assert.ok(hub.recallPing("u", "a"));
   hub.close();
 });
+
+Deno.test("markSeen() with the Sync's tokens marks only folders whose watcher saw the same state", async () => {
+  const { hub, factory } = setup();
+  try {
+    const keys = ["imap:INBOX", "imap:Sent"];
+    const first = hub.wait(request({ keys, timeoutMs: 20 }));
+    factory.sink.changed(keys, ["i1", "s1"]);
+    await first;
+    factory.sink.changed(keys, ["i2", "s2"]);
+    // The Sync read INBOX at i2 (current) but Sent at s1: mail reached Sent after its scan.
+    hub.markSeen("alice", "phone1", keys, ["i2", "s1"]);
+    assert.deepEqual(await hub.wait(request({ keys, timeoutMs: 20 })), {
+      kind: "changed",
+      keys: ["imap:Sent"],
+    });
+    factory.sink.changed(keys, ["i3", "s2"]);
+    hub.markSeen("alice", "phone1", keys, ["i3", "s2"]);
+    assert.deepEqual(await hub.wait(request({ keys, timeoutMs: 20 })), { kind: "expired" });
+  } finally {
+    hub.close();
+  }
+});

@@ -46,7 +46,7 @@ export interface ImapWatcherOptions {
  *   interval on the same connection: never a connection per folder.
  *
  * Every observation is reported as a state token
- * `UIDVALIDITY.UIDNEXT.MESSAGES.HIGHESTMODSEQ`, so the hub tells each device
+ * `UIDVALIDITY:UIDNEXT:MESSAGES:HIGHESTMODSEQ`, so the hub tells each device
  * of a change once. A lost connection is reopened with doubling backoff while
  * held requests keep waiting; the watcher state shows "unreachable" meanwhile.
  *
@@ -116,9 +116,14 @@ interface WatcherDeps {
   onClose: () => void;
 }
 
-/** The state token of a mailbox: it changes whenever mail arrives, leaves, or (with CONDSTORE) flags change. */
+/**
+ * The state token of a mailbox: it changes whenever mail arrives, leaves, or
+ * (with CONDSTORE) flags change. It is the text of the mail backend's folder
+ * cursor (ImapMailBackend.folderCursor), so a Sync can tell the hub which
+ * state it delivered (ChangeHub.markSeen).
+ */
 export function statusToken(status: MailboxStatus): string {
-  return `${status.uidValidity ?? ""}.${status.uidNext ?? ""}.${status.messages ?? ""}.${
+  return `${status.uidValidity ?? ""}:${status.uidNext ?? ""}:${status.messages ?? ""}:${
     status.highestModSeq ?? ""
   }`;
 }

@@ -209,7 +209,11 @@ export async function syncCollection<T>(
         clientIds: [],
       });
     }
-    return { ...result(SYNC_STATUS.Success, latestKey, options), moreAvailable: more };
+    return {
+      ...result(SYNC_STATUS.Success, latestKey, options),
+      moreAvailable: more,
+      ...upToDate(more, request, scanCursor),
+    };
   }
   const replayRecord: ReplayRecord = {
     adds: changes.filter((c) => c.kind === "add").map((c) => c.id),
@@ -256,7 +260,13 @@ export async function syncCollection<T>(
     moreAvailable: more,
     replayed: false,
     options,
+    ...upToDate(more, request, scanCursor),
   };
+}
+
+/** The cursor a complete response brought the device up to (none while windows are pending). */
+function upToDate(more: boolean, request: { getChanges: boolean }, scanCursor: string): { cursor?: string } {
+  return more || !request.getChanges ? {} : { cursor: scanCursor };
 }
 
 /**

@@ -85,6 +85,11 @@ export interface CollectionResult<T> {
   replayed: boolean;
   /** Options stored for the collection (JSON), for the caller to reuse. */
   options: string;
+  /**
+   * The source cursor the device is now up to date with, when this response
+   * ended the folder's changes (no MoreAvailable); Direct Push marks it seen.
+   */
+  cursor?: string;
 }
 
 /** What a replay needs to rebuild a response (stored per generation, ids only). */

@@ -15,6 +15,10 @@ import { getItemEstimate } from "../../../src/eas/commands/get_item_estimate.ts"
 import { sync } from "../../../src/eas/commands/sync.ts";
 import type { Email } from "../../../src/eas/model/email.ts";
 import { parseEasQuery } from "../../../src/eas/protocol/query.ts";
+import { ChangeHub } from "../../../src/push/hub.ts";
+import { heartbeatBounds } from "../../../src/push/limits.ts";
+import { StormGuard } from "../../../src/push/storm_guard.ts";
+import type { WatchSink } from "../../../src/push/watcher.ts";
 import { Store } from "../../../src/store/mod.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../../src/wbxml/tree.ts";
 
@@ -244,6 +248,43 @@ Deno.test("a hanging Sync waits through the push hook and answers when a folder 
   const hang = syncBody(inbox, r.key);
   hang.children!.push(textEl(AS, "HeartbeatInterval", 60));
   assert.deepEqual(await sync(request(hang), ctx), {}, "nothing changed: empty response");
+});
+
+Deno.test("a Sync that delivered changes marks them seen, so the next Ping waits", async () => {
+  const { mail, ctx, inbox, request } = setup();
+  let sink: WatchSink | undefined;
+  const hub = new ChangeHub({
+    factories: [{ prefix: "imap:", open: (_c, s) => (sink = s, { watch: () => {}, close: () => {} }) }],
+  });
+  ctx.push = { hub, storm: new StormGuard(), heartbeat: heartbeatBounds() };
+  const ping = (timeoutMs: number) =>
+    hub.wait({
+      user: "alice",
+      device: ctx.device.deviceId,
+      keys: ["imap:INBOX"],
+      timeoutMs,
+      credentials: ctx.credentials,
+    });
+  try {
+    mail.put("1", "a");
+    await ping(10);
+    sink!.changed(["imap:INBOX"], [await mail.folderCursor()]);
+    let key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
+    const r = collection((await sync(request(syncBody(inbox, key)), ctx)).body);
+    assert.deepEqual(r.commands, [`Add:${inbox}:1`]);
+    assert.deepEqual(await ping(20), { kind: "expired" }, "the Sync delivered that state");
+    // Mail after the Sync's scan: the watcher's state differs from the Sync's, so the Ping wakes.
+    mail.put("2", "b");
+    key = r.key;
+    const held = ping(5_000);
+    sink!.changed(["imap:INBOX"], [await mail.folderCursor()]);
+    assert.deepEqual(await held, { kind: "changed", keys: ["imap:INBOX"] });
+    assert.deepEqual(collection((await sync(request(syncBody(inbox, key)), ctx)).body).commands, [
+      `Add:${inbox}:2`,
+    ]);
+  } finally {
+    hub.close();
+  }
 });
 
 Deno.test("getItemEstimate() counts the changes of the next Sync", async () => {
