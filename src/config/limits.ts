@@ -14,6 +14,32 @@ export const LIMITS = {
   heartbeatMaxSeconds: 3540,
   /** Folders one Ping may watch (MS-ASCMD Ping Status 6 names the limit). */
   pingMaxFolders: 300,
+  /**
+   * Every request body gets this long before the minimum rate applies; Deno.serve has no body
+   * timeout of its own, so without it a client sending one byte per second holds a request forever.
+   */
+  bodyGraceMs: 30_000,
+  /** Slowest accepted body upload after the grace period (EDGE uplinks manage ~20 KB/s). */
+  bodyMinBytesPerSecond: 8 * 1024,
+  /**
+   * Request header bytes and fields an EAS request may carry (phones send about 1 KB in 10 fields).
+   * Deno.serve itself refuses more than about 64 KB of headers or 100 fields with a 400 before
+   * any handler runs, and has no header timeout: see tools/reliability/RESULTS.md.
+   */
+  maxHeaderBytes: 16 * 1024,
+  maxHeaderFields: 64,
+  /**
+   * Requests one device may have in flight (a held Ping or Sync, plus ItemOperations, SendMail,
+   * a Sync of another account's folder); more means a looping client, answered 503 + Retry-After.
+   */
+  maxRequestsPerDevice: 6,
+  /**
+   * Password checks one client address may have waiting on the mailstore at once. Cached logins
+   * pass without one, so an office behind NAT is not limited; a login flood is.
+   */
+  maxAuthChecksPerIp: 16,
+  /** Retry-After seconds of a 503 for a limit above. */
+  busyRetryAfterSeconds: 5,
   /** Largest Sync WindowSize a client may ask for (MS-ASCMD 2.2.3.199: 512 is the protocol maximum). */
   syncMaxWindowSize: 512,
 } as const;

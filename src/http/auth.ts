@@ -45,11 +45,18 @@ export class Authenticator {
   readonly #now: () => number;
   readonly #failures = new Map<string, Failures>();
   readonly #minDenyMs: number;
+  /** Password checks waiting on the mailstore per client address (LIMITS.maxAuthChecksPerIp). */
+  readonly #checking = new Map<string, number>();
+  readonly #maxChecksPerIp: number;
 
-  constructor(check: CredentialChecker, options: { now?: () => number; minDenyMs?: number } = {}) {
+  constructor(
+    check: CredentialChecker,
+    options: { now?: () => number; minDenyMs?: number; maxChecksPerIp?: number } = {},
+  ) {
     this.#check = check;
     this.#now = options.now ?? Date.now;
     this.#minDenyMs = options.minDenyMs ?? LOCKOUT.minDenyMs;
+    this.#maxChecksPerIp = options.maxChecksPerIp ?? LIMITS.maxAuthChecksPerIp;
   }
 
   /** Checks the header; never throws for bad input. `remoteIp` feeds the per-address lockout. */
@@ -68,7 +75,20 @@ export class Authenticator {
     if (this.#locked(`u:${user}`) || (remoteIp && this.#locked(`ip:${remoteIp}`))) {
       return await this.#deny(started);
     }
-    const result = await this.#check(credentials);
+    // A flood of parallel logins from one address waits (503 + Retry-After) instead of reaching the mailstore.
+    const waiting = remoteIp ? this.#checking.get(remoteIp) ?? 0 : 0;
+    if (remoteIp && waiting >= this.#maxChecksPerIp) return { kind: "unavailable" };
+    if (remoteIp) this.#checking.set(remoteIp, waiting + 1);
+    let result: Awaited<ReturnType<CredentialChecker>>;
+    try {
+      result = await this.#check(credentials);
+    } finally {
+      if (remoteIp) {
+        const left = (this.#checking.get(remoteIp) ?? 1) - 1;
+        if (left <= 0) this.#checking.delete(remoteIp);
+        else this.#checking.set(remoteIp, left);
+      }
+    }
     if (result !== "ok") {
       if (result === "unavailable") return { kind: result };
       this.#cache.delete(user);

@@ -18,6 +18,7 @@ import type { Store } from "../store/mod.ts";
 import type { DeviceRecord } from "../store/devices.ts";
 import { decode, encode, encodeStream, WbxmlSyntaxError } from "../wbxml/mod.ts";
 import type { Authenticator } from "./auth.ts";
+import { type BodyTimeouts, checkHeaderSize, InFlightLimiter, readLimitedBody } from "./request_limits.ts";
 
 /** What the EAS front door needs from the composition root. */
 export interface EasAppDeps {
@@ -39,6 +40,10 @@ export interface EasAppDeps {
   provisioning?: ProvisioningHooks;
   /** Maximum accepted request body in bytes. */
   maxRequestBytes?: number;
+  /** How slowly a body may arrive before 408 (LIMITS.bodyGraceMs and bodyMinBytesPerSecond by default). */
+  bodyTimeouts?: BodyTimeouts;
+  /** Requests one device may have in flight before 503 + Retry-After (LIMITS.maxRequestsPerDevice). */
+  maxRequestsPerDevice?: number;
   /** SMTP submission for SendMail, SmartReply and SmartForward, when an SMTP server is configured. */
   submitter?: MailSubmitter;
   /** The user's mail operations (move, folder changes, originals, Sent), when IMAP is configured. */
@@ -71,6 +76,7 @@ const REALM = 'Basic realm="Pushbridge ActiveSync"';
 export function createEasApp(deps: EasAppDeps): Hono {
   const app = new Hono();
   const maxBytes = deps.maxRequestBytes ?? LIMITS.maxRequestBytes;
+  const perDevice = new InFlightLimiter(deps.maxRequestsPerDevice ?? LIMITS.maxRequestsPerDevice, "device");
   if (deps.autodiscover) app.use("*", deps.autodiscover);
 
   app.on(["OPTIONS"], "/Microsoft-Server-ActiveSync", async (c) => {
@@ -96,7 +102,7 @@ export function createEasApp(deps: EasAppDeps): Hono {
   app.post("/Microsoft-Server-ActiveSync", async (c) => {
     const started = performance.now();
     const seen: TraceSeen = {};
-    const response = await handlePost(c, deps, maxBytes, seen);
+    const response = await handlePost(c, deps, maxBytes, seen, perDevice);
     return observe(deps, c, seen, response, started);
   });
 
@@ -108,13 +114,16 @@ async function handlePost(
   deps: EasAppDeps,
   maxBytes: number,
   seen: TraceSeen = {},
+  perDevice?: InFlightLimiter,
 ): Promise<Response> {
   const started = performance.now();
   const url = new URL(c.req.url);
   let command = "?";
   let deviceId = "";
   let user = "";
+  let release: (() => void) | undefined;
   try {
+    checkHeaderSize(c.req.raw.headers);
     const query = parseEasQuery(url.search);
     command = query.command;
     deviceId = query.deviceId;
@@ -137,8 +146,10 @@ async function handlePost(
     const auth = await deps.auth.authenticate(c.req.header("Authorization") ?? null, remoteIp(c));
     if (auth.kind !== "ok") return authFailure(auth.kind);
     user = auth.user;
+    // Counted after authentication, so nobody can fill another user's device slots.
+    release = perDevice?.acquire(`${user}\0${query.deviceId}`);
 
-    const raw = await readBody(c.req.raw, maxBytes);
+    const raw = await readLimitedBody(c.req.raw, maxBytes, deps.bodyTimeouts);
     const contentType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
     seen.command = command;
     seen.raw = raw;
@@ -197,6 +208,8 @@ async function handlePost(
     return toHttpResponse(response);
   } catch (error) {
     return errorResponse(error, deps.log, { command, user, deviceId });
+  } finally {
+    release?.();
   }
 }
 
@@ -240,30 +253,6 @@ function observe(
     })
   ).catch((error) => deps.log.warn("trace.failed", { error }));
   return new Response(forClient, { status: response.status, headers: response.headers });
-}
-
-/** Reads the body, refusing it before buffering when it is larger than allowed. */
-async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("Content-Length") ?? "0");
-  if (declared > maxBytes) {
-    throw new EasHttpError(413, `Request body of ${declared} bytes exceeds ${maxBytes}`);
-  }
-  if (!request.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of request.body) {
-    total += chunk.length;
-    if (total > maxBytes) throw new EasHttpError(413, `Request body exceeds ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 function decodeBody(raw: Uint8Array, contentType: string, spec: CommandSpec) {
