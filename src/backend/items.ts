@@ -40,6 +40,8 @@ export interface MeetingAnswer {
   /** The user's addresses (lower case) besides the ones the source knows. */
   selfEmails: readonly string[];
   proposed?: { startMs: number; endMs: number };
+  /** One occurrence of a recurring meeting (MS-ASCMD 2.2.3.92.1 InstanceId), by its start. */
+  instanceMs?: number;
 }
 
 /** What answering did in the calendar and what to send the organizer. */

@@ -48,6 +48,7 @@ import { contactFromVcard, vcardFromContact } from "./vcard_map.ts";
 import { parseComponents, prop, text } from "./ical.ts";
 import {
   answeredEvent,
+  answeredOccurrence,
   cancelledEvent,
   clientScheduled,
   NEEDS_ACTION,
@@ -319,16 +320,33 @@ export class DavBackend implements ItemFolderSource {
     }
     const invitation = readInvitation(ics, selfEmails);
     found ??= invitation.uid ? await this.#findEvent(invitation.uid) : undefined;
+    const replyOptions = {
+      now: Date.now(),
+      prodId: ITIP_PRODID,
+      ...(answer.proposed ? { proposed: answer.proposed } : {}),
+    };
     const result: MeetingAnswerResult = {
       organizer: invitation.organizer,
       self: invitation.self,
       summary: invitation.summary,
-      reply: replyCalendar(ics, invitation.self, answer.partstat, {
-        now: Date.now(),
-        prodId: ITIP_PRODID,
-        ...(answer.proposed ? { proposed: answer.proposed } : {}),
-      }),
+      reply: replyCalendar(ics, invitation.self, answer.partstat, replyOptions),
     };
+    if (answer.instanceMs !== undefined) {
+      // One occurrence: its override carries the answer (a declined one stays, marked declined).
+      if (!found) throw new MeetingRequestError("The meeting is not in the calendar");
+      const one = answeredOccurrence(found.data, invitation.self, answer.partstat, answer.instanceMs);
+      const state = await this.#source(found.key).store(
+        found.href,
+        await this.#scheduled(one.ics),
+        found.etag,
+      );
+      result.reply = replyCalendar(one.ics, invitation.self, answer.partstat, {
+        ...replyOptions,
+        recurrenceId: one.recurrenceId,
+      });
+      result.calendar = { folderKey: found.key, itemId: state.id };
+      return result;
+    }
     if (answer.partstat === "DECLINED") {
       if (found) await this.#source(found.key).removeHref(found.href, found.etag);
       return result;

@@ -4,11 +4,12 @@
  * organizer over iMIP (RFC 6047). Pure functions over iCalendar text.
  */
 import { MeetingRequestError, type Partstat } from "../../backend/items.ts";
-import { addressOf, eventParts, selfAttendee } from "./event_map.ts";
+import { addressOf, eventParts, eventTimes, selfAttendee } from "./event_map.ts";
 import {
   type Component,
   param,
   prop,
+  type Property,
   property,
   props,
   removeProps,
@@ -16,7 +17,7 @@ import {
   setProps,
   text,
 } from "./ical.ts";
-import { formatUtc } from "./ical_time.ts";
+import { formatUtc, parseTimeProperty, timeProperty } from "./ical_time.ts";
 
 /** The parts of an invitation an attendee answers. */
 export interface Invitation {
@@ -98,6 +99,58 @@ export function answeredEvent(ics: string, self: string, partstat: Partstat | ty
     } else removeProps(event, "X-MICROSOFT-CDO-BUSYSTATUS");
   }
   return serialize(parts.calendar);
+}
+
+/** Properties an occurrence override does not copy from its master (RFC 5545 3.8.4.4, 3.8.5). */
+const SERIES_ONLY = ["RRULE", "RDATE", "EXDATE", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"];
+
+/**
+ * The stored event with the user's answer to one occurrence (MS-ASCMD
+ * InstanceId): its override gets the PARTSTAT; an occurrence without one
+ * gets an override copied from the master at the instance's time. Returns
+ * the RECURRENCE-ID value for the reply; throws MeetingRequestError when
+ * the meeting does not recur.
+ */
+export function answeredOccurrence(
+  ics: string,
+  self: string,
+  partstat: Partstat,
+  instanceMs: number,
+): { ics: string; recurrenceId: string } {
+  const parts = eventParts(ics);
+  const { master, vtimezones } = parts;
+  if (!prop(master, "RRULE") && !prop(master, "RDATE")) {
+    throw new MeetingRequestError("The meeting has no occurrences to answer one by one");
+  }
+  const { start, end } = eventTimes(master, vtimezones);
+  const sameInstant = (p: Property | undefined) => {
+    if (!p) return false;
+    const t = parseTimeProperty(p, vtimezones);
+    // An all-day occurrence is named by its date; the phone sends that date's midnight in any zone.
+    return t.allDay ? Math.abs(t.utcMs - instanceMs) < 86_400_000 : t.utcMs === instanceMs;
+  };
+  let override = parts.overrides.find((o) => sameInstant(prop(o, "RECURRENCE-ID")));
+  if (!override) {
+    const zone = start.zone;
+    override = {
+      name: "VEVENT",
+      properties: [
+        timeProperty("RECURRENCE-ID", instanceMs, zone, start.allDay),
+        timeProperty("DTSTART", instanceMs, zone, start.allDay),
+        timeProperty("DTEND", instanceMs + (end - start.utcMs), zone, start.allDay),
+        ...master.properties.filter((p) => !SERIES_ONLY.includes(p.name)).map((p) => ({
+          ...p,
+          params: { ...p.params },
+        })),
+      ],
+      components: master.components.map((c) => structuredClone(c)),
+    };
+    parts.calendar.components.push(override);
+  }
+  removeProps(parts.calendar, "METHOD");
+  setPartstat(override, self, partstat);
+  removeProps(override, "X-MICROSOFT-CDO-BUSYSTATUS");
+  return { ics: serialize(parts.calendar), recurrenceId: prop(override, "RECURRENCE-ID")!.value };
 }
 
 /** The SEQUENCE of an event's master (RFC 5545 3.8.7.4), 0 when absent. */
@@ -201,10 +254,19 @@ export function replyCalendar(
   ics: string,
   self: string,
   partstat: Partstat,
-  options: { now: number; proposed?: { startMs: number; endMs: number }; prodId: string },
+  options: {
+    now: number;
+    proposed?: { startMs: number; endMs: number };
+    prodId: string;
+    /** Answer one occurrence: the RECURRENCE-ID value of its override in `ics`. */
+    recurrenceId?: string;
+  },
 ): { method: "REPLY" | "COUNTER"; ics: string } {
   const parts = eventParts(ics);
-  const master = parts.master;
+  const master =
+    (options.recurrenceId !== undefined
+      ? parts.overrides.find((o) => prop(o, "RECURRENCE-ID")?.value === options.recurrenceId)
+      : undefined) ?? parts.master;
   const method = options.proposed ? "COUNTER" : "REPLY";
   const mine = props(master, "ATTENDEE").find((p) => addressOf(p.value) === self);
   const attendeeParams: Record<string, string[]> = { PARTSTAT: [partstat] };
@@ -218,6 +280,7 @@ export function replyCalendar(
       property("DTSTAMP", formatUtc(options.now)),
       ...keep("SEQUENCE"),
       ...keep("ORGANIZER"),
+      ...keep("RECURRENCE-ID"),
       property("ATTENDEE", mine?.value ?? `mailto:${self}`, attendeeParams),
       ...(options.proposed
         ? [

@@ -97,8 +97,16 @@ async function answerOne(r: WbxmlElement, ctx: CommandContext): Promise<WbxmlEle
   const calendar = itemSourceOf(ctx);
   try {
     let invitation: MeetingAnswer["invitation"];
+    let instanceMs: number | undefined;
     if (itemSourceOf(ctx, folderKey)) {
       invitation = { folderKey, itemId };
+      if (instanceId !== undefined) {
+        // InstanceId: the occurrence's start as an EAS date-time (MS-ASCMD 2.2.3.92.1).
+        instanceMs = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/.test(instanceId)
+          ? Date.parse(instanceId)
+          : NaN;
+        if (!Number.isFinite(instanceMs)) return invalid(`InstanceId '${instanceId}' is not a date-time`);
+      }
     } else {
       // MS-ASCMD 2.2.3.177.9: an InstanceId with a mail meeting request is Status 2.
       if (instanceId !== undefined) return invalid("InstanceId names no occurrence of a mail item");
@@ -113,6 +121,7 @@ async function answerOne(r: WbxmlElement, ctx: CommandContext): Promise<WbxmlEle
       partstat,
       selfEmails: [identity.primary, ...identity.aliases].map((a) => a.toLowerCase()),
       ...(proposed ? { proposed } : {}),
+      ...(instanceMs !== undefined ? { instanceMs } : {}),
     });
     if (sendResponse) {
       if (!ctx.submitter) throw new BackendUnavailableError("No SMTP server is configured");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { MeetingRequestError } from "../../../src/backend/items.ts";
 import {
   answeredEvent,
+  answeredOccurrence,
   cancelledEvent,
   clientScheduled,
   NEEDS_ACTION,
@@ -151,4 +152,32 @@ Deno.test("repliedEvent() records an attendee's answer in the organizer's copy o
   assert.match(updated, /ATTENDEE;CN=Carol;PARTSTAT=ACCEPTED:mailto:carol@example\.test/);
   assert.equal(repliedEvent(organizerCopy, reply, ["alice@example.test"]), undefined, "not the organizer");
   assert.equal(repliedEvent(updated, reply, ["bob@example.test"]), undefined, "nothing new");
+});
+
+Deno.test("answeredOccurrence() answers one occurrence in a new or existing override, and the reply names it", () => {
+  const stored = answeredEvent(REQUEST, "alice@example.test", NEEDS_ACTION);
+  const third = answeredOccurrence(stored, "alice@example.test", "DECLINED", Date.UTC(2030, 11, 16, 9));
+  assert.equal(third.recurrenceId, "20301216T100000");
+  const text = unfold(third.ics);
+  assert.match(
+    text,
+    /RECURRENCE-ID;TZID=Europe\/Berlin:20301216T100000\r\nDTSTART;TZID=Europe\/Berlin:20301216T100000\r\nDTEND;TZID=Europe\/Berlin:20301216T110000/,
+  );
+  assert.equal(text.match(/PARTSTAT=DECLINED/g)?.length, 1, "only the occurrence is declined");
+  assert.equal(text.match(/BEGIN:VEVENT/g)?.length, 3);
+  assert.doesNotMatch(text.split("RECURRENCE-ID;TZID=Europe/Berlin:20301216T100000")[1]!, /RRULE/);
+
+  const second = answeredOccurrence(third.ics, "alice@example.test", "ACCEPTED", Date.UTC(2030, 11, 9, 9));
+  assert.equal(second.recurrenceId, "20301209T100000");
+  assert.equal(unfold(second.ics).match(/BEGIN:VEVENT/g)?.length, 3, "the existing override is reused");
+  const reply = replyCalendar(second.ics, "alice@example.test", "ACCEPTED", {
+    now: 0,
+    prodId: "-//test//EN",
+    recurrenceId: second.recurrenceId,
+  });
+  assert.match(reply.ics, /RECURRENCE-ID;TZID=Europe\/Berlin:20301209T100000/);
+  assert.match(reply.ics, /DTSTART;TZID=Europe\/Berlin:20301209T120000/);
+
+  const single = REQUEST.replace("RRULE:FREQ=WEEKLY;COUNT=4\r\n", "");
+  assert.throws(() => answeredOccurrence(single, "alice@example.test", "ACCEPTED", 0), MeetingRequestError);
 });
