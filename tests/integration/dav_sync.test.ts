@@ -77,6 +77,31 @@ TEL;TYPE=CELL:+49 170 1234567
 END:VCARD
 `);
 
+const JOURNAL = crlf(`BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//desk//EN
+BEGIN:VJOURNAL
+UID:note-1
+DTSTAMP:20300101T000000Z
+SUMMARY:Door code
+DESCRIPTION:4711 at the back door
+END:VJOURNAL
+END:VCALENDAR
+`);
+
+const DONE = crlf(`BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//desk//EN
+BEGIN:VTODO
+UID:todo-2
+DTSTAMP:20300101T000000Z
+SUMMARY:Book the venue
+STATUS:COMPLETED
+COMPLETED:20300102T100000Z
+END:VTODO
+END:VCALENDAR
+`);
+
 const TODO = crlf(`BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//desk//EN
@@ -151,6 +176,7 @@ async function prepareCollections(box: Box): Promise<DavClient> {
     );
   await calendar(`/${alice.name}/calendar/`, "Calendar", "VEVENT");
   await calendar(`/${alice.name}/tasks/`, "Tasks", "VTODO");
+  await calendar(`/${alice.name}/notes/`, "Notes", "VJOURNAL");
   await dav.mutate(
     "MKCOL",
     `/${alice.name}/contacts/`,
@@ -160,10 +186,12 @@ async function prepareCollections(box: Box): Promise<DavClient> {
   await dav.put(`/${alice.name}/calendar/single.ics`, SINGLE("Review"), "text/calendar", "");
   await dav.put(`/${alice.name}/contacts/carol.vcf`, CARD, "text/vcard", "");
   await dav.put(`/${alice.name}/tasks/todo.ics`, TODO, "text/calendar", "");
+  await dav.put(`/${alice.name}/tasks/done.ics`, DONE, "text/calendar", "");
+  await dav.put(`/${alice.name}/notes/door.ics`, JOURNAL, "text/calendar", "");
   return dav;
 }
 
-Deno.test("calendar, contacts and tasks sync through EAS against Radicale, both ways, with conflicts and replays", async (t) => {
+Deno.test("calendar, contacts, tasks and notes sync through EAS against Radicale, both ways, with conflicts and replays", async (t) => {
   const box = await startBox({ dav: true });
   try {
     const alice = box.mailstore.users[0]!;
@@ -180,10 +208,12 @@ Deno.test("calendar, contacts and tasks sync through EAS against Radicale, both 
       assert.deepEqual(byType(8).map((a) => childText(a, "DisplayName", FH)), ["Calendar"]);
       assert.deepEqual(byType(9).map((a) => childText(a, "DisplayName", FH)), ["Contacts"]);
       assert.deepEqual(byType(7).map((a) => childText(a, "DisplayName", FH)), ["Tasks"]);
+      assert.deepEqual(byType(10).map((a) => childText(a, "DisplayName", FH)), ["Notes"]);
     });
     const calendarId = idOfType(8);
     const contactsId = idOfType(9);
     const tasksId = idOfType(7);
+    const notesId = idOfType(10);
 
     let calKey = "";
     const calIds = new Map<string, string>();
@@ -214,8 +244,30 @@ Deno.test("calendar, contacts and tasks sync through EAS against Radicale, both 
       assert.equal(childText(data(contacts.commands[0]!), "Email1Address", "Contacts"), "carol@example.test");
       assert.equal(childText(data(contacts.commands[0]!), "FirstName", "Contacts"), "Carol");
       const tasks = await initialSync(client, tasksId, "Tasks");
-      assert.equal(tasks.commands.length, 1);
-      assert.equal(childText(data(tasks.commands[0]!), "Subject", "Tasks"), "File the report");
+      assert.deepEqual(
+        tasks.commands.map((c) => childText(data(c), "Subject", "Tasks")).sort(),
+        ["Book the venue", "File the report"],
+      );
+      const notes = await initialSync(client, notesId, "Notes");
+      assert.equal(notes.commands.length, 1);
+      assert.equal(childText(data(notes.commands[0]!), "Subject", "Notes"), "Door code");
+      assert.equal(
+        childText(child(data(notes.commands[0]!), "Body", ASB), "Data", ASB),
+        "4711 at the back door",
+      );
+    });
+
+    await t.step("FilterType 8 on a Tasks folder syncs the incomplete tasks only", async () => {
+      const options = el(
+        AS,
+        "Options",
+        textEl(AS, "FilterType", 8),
+        textEl(AS, "Class", "Tasks"),
+        el(ASB, "BodyPreference", textEl(ASB, "Type", 1)),
+      );
+      const first = await syncOnce(client, tasksId, "0", [options]);
+      const r = await syncOnce(client, tasksId, first.syncKey, [options]);
+      assert.deepEqual(r.commands.map((c) => childText(data(c), "Subject", "Tasks")), ["File the report"]);
     });
 
     const calHref = `/${alice.name}/calendar/`;
