@@ -149,16 +149,17 @@ async function handlePost(
     // Counted after authentication, so nobody can fill another user's device slots.
     release = perDevice?.acquire(`${user}\0${query.deviceId}`);
 
-    const raw = await readLimitedBody(c.req.raw, maxBytes, deps.bodyTimeouts);
+    let raw = await readLimitedBody(c.req.raw, maxBytes, deps.bodyTimeouts);
     const contentType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
     seen.command = command;
-    seen.raw = raw;
     seen.contentType = contentType;
     const body = decodeBody(raw, contentType, spec);
-    const policyKey = query.policyKey ?? c.req.header("X-MS-PolicyKey");
-    const headers = new Headers(c.req.raw.headers);
-    if (policyKey !== undefined && !headers.has("X-MS-PolicyKey")) headers.set("X-MS-PolicyKey", policyKey);
-    const request: EasRequest = { body, raw, contentType, query, headers };
+    // The request's own headers, copied only when the policy key came in the base64 query (MS-ASHTTP 2.2.1.1.1.1).
+    let headers = c.req.raw.headers;
+    if (query.policyKey !== undefined && !headers.has("X-MS-PolicyKey")) {
+      headers = new Headers(headers);
+      headers.set("X-MS-PolicyKey", query.policyKey);
+    }
 
     const device: DeviceRecord = deps.store.devices.sighted({
       user,
@@ -168,18 +169,19 @@ async function handlePost(
       protocolVersion: version,
     });
     seen.device = device.id;
-    const context: CommandContext = {
+    // Handlers read the raw bytes only of bodies that are not WBXML (SendMail MIME): a held Ping keeps no copy.
+    if (deps.tracer?.isTracing(device.id)) seen.raw = raw;
+    else if (body !== undefined) raw = EMPTY_BODY;
+    const request: EasRequest = { body, raw, contentType, query, headers };
+    const context = {
       user,
       credentials: auth.credentials,
       device,
       protocolVersion: version,
       store: deps.store,
-      backend: deps.backendFor(auth.credentials),
       signal: c.req.raw.signal,
       log: deps.log,
       ...(deps.submitter ? { submitter: deps.submitter } : {}),
-      ...(deps.mailOpsFor ? { mailOps: deps.mailOpsFor(auth.credentials) } : {}),
-      ...(deps.servicesFor ? deps.servicesFor(auth.credentials, user) : {}),
       ...(deps.push ? { push: deps.push } : {}),
       ...(deps.provisioning ? { provisioning: deps.provisioning } : {}),
       ...(deps.push && query.command === "Sync"
@@ -191,7 +193,8 @@ async function handlePost(
           }),
         }
         : {}),
-    };
+    } as CommandContext;
+    defineUserServices(context, deps, auth.credentials, user);
     // A new Ping or Sync supersedes the device's held request at once (its resources are freed).
     if (deps.push && (query.command === "Ping" || query.command === "Sync")) {
       deps.push.hub.supersede(user, query.deviceId);
@@ -211,6 +214,48 @@ async function handlePost(
   } finally {
     release?.();
   }
+}
+
+const EMPTY_BODY = new Uint8Array(0);
+
+type UserServices = ReturnType<NonNullable<EasAppDeps["servicesFor"]>>;
+
+/**
+ * Adds the user's backend, mail operations and per-user services to the
+ * context as getters that build them on first use: a held Ping uses none of
+ * them, and whatever a request builds stays alive for as long as it waits.
+ */
+function defineUserServices(
+  context: CommandContext,
+  deps: EasAppDeps,
+  credentials: Credentials,
+  user: string,
+): void {
+  const { backendFor, mailOpsFor, servicesFor } = deps;
+  let services: UserServices | undefined;
+  const service = (name: keyof UserServices): PropertyDescriptor => ({
+    get: () => (services ??= servicesFor!(credentials, user))[name],
+    enumerable: true,
+  });
+  Object.defineProperties(context, {
+    backend: once(() => backendFor(credentials)),
+    ...(mailOpsFor ? { mailOps: once(() => mailOpsFor(credentials)) } : {}),
+    ...(servicesFor
+      ? {
+        oof: service("oof"),
+        identity: service("identity"),
+        passwordRecovery: service("passwordRecovery"),
+        gal: service("gal"),
+        mailSearch: service("mailSearch"),
+      }
+      : {}),
+  });
+}
+
+/** A property whose value is made on first read. */
+function once<T>(make: () => T): PropertyDescriptor {
+  let made: { value: T } | undefined;
+  return { get: () => (made ??= { value: make() }).value, enumerable: true };
 }
 
 /** What handlePost learned about a request, for the trace and the traffic meter. */
