@@ -52,7 +52,10 @@ export interface EasAppDeps {
   servicesFor?(
     credentials: Credentials,
     user: string,
-  ): Pick<CommandContext, "oof" | "identity" | "passwordRecovery" | "gal" | "mailSearch">;
+  ): Pick<
+    CommandContext,
+    "oof" | "identity" | "passwordRecovery" | "gal" | "mailSearch" | "contacts" | "availability"
+  >;
   /** Autodiscover (POX and JSON) served on the same listener, under any path capitalisation. */
   autodiscover?: MiddlewareHandler;
   /** Direct Push: Ping and hanging Sync wait in its hub; a new Ping or Sync of a device ends its held one. */
