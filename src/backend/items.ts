@@ -11,6 +11,9 @@ import type { FolderSource } from "./types.ts";
 /** The key prefix of calendar, contacts, tasks and notes folders ("dav:<collection>#<component>"). */
 export const ITEM_FOLDER_PREFIX = "dav:";
 
+/** FilterType "incomplete tasks only" (MS-ASCMD 2.2.3.71.1), valid only in a Tasks collection. */
+export const FILTER_INCOMPLETE_TASKS = 8;
+
 /** The item class of a non-mail folder (MS-ASCMD 2.2.3.27 Class). */
 export type ItemClass = "Calendar" | "Contacts" | "Tasks" | "Notes";
 

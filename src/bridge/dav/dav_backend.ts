@@ -11,6 +11,7 @@
 import type { FolderScan, ItemState } from "../../backend/mail.ts";
 import { MailFolderError } from "../../backend/mail_operations.ts";
 import {
+  FILTER_INCOMPLETE_TASKS,
   type InvitationPlacement,
   type ItemClass,
   type ItemFolderSource,
@@ -460,9 +461,6 @@ export function isDavBackend(source: FolderSource | undefined): source is DavBac
 
 /** How a DAV folder's items are written for the device. */
 export type DavSyncOptions = ItemSyncOptions;
-
-/** FilterType "incomplete tasks" (MS-ASCMD 2.2.3.71.1). */
-export const FILTER_INCOMPLETE_TASKS = 8;
 
 /** A new resource name in a collection. */
 function newHref(collection: string): string {

@@ -1,4 +1,4 @@
-import { isItemFolderSource } from "../../backend/items.ts";
+import { FILTER_INCOMPLETE_TASKS, isItemFolderSource } from "../../backend/items.ts";
 import { isMailSource } from "../../backend/mail.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../wbxml/tree.ts";
 import { EasStatusError } from "../protocol/errors.ts";
@@ -73,6 +73,13 @@ async function estimateOne(
   const owner = ctx.backend.sourceOf(folderKey);
   let source: SyncSource<unknown>;
   if (isItemFolderSource(owner)) {
+    // FilterType 8 means incomplete tasks in a Tasks collection (MS-ASCMD 2.2.3.71.1); the shared parser drops it.
+    const filters = [collection, child(collection, "Options", "AirSync")].map((e) =>
+      childText(e, "FilterType", "AirSync")
+    );
+    if (owner.folderClassOf(folderKey) === "Tasks" && filters.includes(String(FILTER_INCOMPLETE_TASKS))) {
+      options = { ...options, filterType: FILTER_INCOMPLETE_TASKS };
+    }
     source = owner.syncSource(folderKey, {
       bodyPreferences: options.bodyPreferences,
       filterType: options.filterType,

@@ -1,7 +1,13 @@
 import { PLACEHOLDER_FOLDERS } from "../../backend/composite.ts";
-import { isItemFolderSource, ITEM_FOLDER_PREFIX, type ItemClass } from "../../backend/items.ts";
+import {
+  FILTER_INCOMPLETE_TASKS,
+  isItemFolderSource,
+  ITEM_FOLDER_PREFIX,
+  type ItemClass,
+} from "../../backend/items.ts";
 import { isMailSource } from "../../backend/mail.ts";
 import { BackendUnavailableError } from "../../backend/types.ts";
+import type { StreamElement } from "../../wbxml/stream.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../wbxml/tree.ts";
 import { APPOINTMENT_SCHEMA } from "../model/calendar.ts";
 import { CONTACT_SCHEMA } from "../model/contacts.ts";
@@ -37,9 +43,6 @@ const CLASS_SCHEMAS: Readonly<Record<SyncClass, ObjectSchema>> = {
   Notes: NOTE_SCHEMA,
 };
 
-/** FilterType "incomplete tasks" (MS-ASCMD 2.2.3.71.1), valid only in a Tasks collection. */
-const FILTER_INCOMPLETE_TASKS = "8";
-
 /** Each device's last Sync request, for empty and Partial requests (MS-ASCMD 3.1.5.3). */
 const requestCache = new SyncRequestCache<WbxmlElement>();
 
@@ -49,7 +52,8 @@ const plans: PlanCache = new Map();
 /** The outcome of one collection, ready to write. */
 interface CollectionOutcome {
   collectionId: string;
-  element: WbxmlElement;
+  /** The response Collection; its Commands are produced while the response is written when items are fetched lazily. */
+  element: StreamElement;
   /** The key the device holds after this response. */
   syncKey: string;
   /** Whether the response carries anything (a new key, items, responses, a non-success status). */
@@ -57,6 +61,8 @@ interface CollectionOutcome {
   folderKey?: string;
   /** The folder state the device is now up to date with (the engine's cursor), for Direct Push. */
   cursor?: string;
+  /** The element's items are fetched while the response is written. */
+  streamed?: boolean;
 }
 
 /**
@@ -133,7 +139,14 @@ export async function sync(request: EasRequest, ctx: CommandContext): Promise<Ea
   }
   remember(device, resolved, outcomes);
   markDelivered(ctx, outcomes);
-  return { body: el(NS, "Sync", el(NS, "Collections", ...outcomes.map((o) => o.element))) };
+  const elements = outcomes.map((o) => o.element);
+  if (outcomes.some((o) => o.streamed)) {
+    // Windows of whole MIME messages leave item by item (encodeStream), never held whole.
+    return {
+      stream: { ns: NS, name: "Sync", children: [{ ns: NS, name: "Collections", children: elements }] },
+    };
+  }
+  return { body: el(NS, "Sync", el(NS, "Collections", ...elements as WbxmlElement[])) };
 }
 
 /**
@@ -258,8 +271,8 @@ async function runCollection(
       return k === undefined || k === itemClass;
     });
     const options = parseSyncOptions(optionsEl, stored);
-    if (itemClass === "Tasks" && childText(optionsEl, "FilterType", NS) === FILTER_INCOMPLETE_TASKS) {
-      options.filterType = Number(FILTER_INCOMPLETE_TASKS);
+    if (itemClass === "Tasks" && childText(optionsEl, "FilterType", NS) === String(FILTER_INCOMPLETE_TASKS)) {
+      options.filterType = FILTER_INCOMPLETE_TASKS;
     }
     const getChanges = syncKey !== "0" && flagValue(element, "GetChanges", true);
     const windowText = childText(element, "WindowSize", NS);
@@ -286,6 +299,7 @@ async function runCollection(
       conflict: options.conflict,
       commands,
       options: JSON.stringify(options),
+      lazy: itemClass === "Email" && wholeMime(options),
     }, {
       store: ctx.store.syncState,
       source,
@@ -296,15 +310,18 @@ async function runCollection(
     while (plans.size > SYNC_LIMITS.pendingPlans) plans.delete(plans.keys().next().value!);
     if (result.status !== SYNC_STATUS.Success) return { ...failed(result.status), folderKey };
     if (itemClass === "Email" && !result.replayed) await placeInvitations(ctx, result.changes);
-    const sent = result.changes.length;
+    const sent = result.changes.length + (result.later?.count ?? 0);
     return {
       collectionId,
       syncKey: result.syncKey,
       folderKey,
       sent,
       eventful: result.syncKey !== syncKey || sent > 0 || result.responses.length > 0 || result.moreAvailable,
-      element: collectionElement(collectionId, result, version, CLASS_SCHEMAS[itemClass]),
+      element: result.later
+        ? streamedCollection(collectionId, result, version, (changes) => placeInvitations(ctx, changes))
+        : collectionElement(collectionId, result, version, CLASS_SCHEMAS[itemClass]),
       ...(result.cursor !== undefined ? { cursor: result.cursor } : {}),
+      ...(result.later ? { streamed: true } : {}),
     };
   } catch (error) {
     if (error instanceof EasStatusError) return failed(error.status, error.message);
@@ -492,14 +509,7 @@ function collectionElement(
   version: string,
   schema: ObjectSchema,
 ): WbxmlElement {
-  // Item ids are UIDs; a ServerId the device sent that named no item of ours is echoed as it was.
-  const sid = (id: string) => textEl(NS, "ServerId", /^\d+$/.test(id) ? `${collectionId}:${id}` : id);
-  const appData = (item: ModelObject) => {
-    const children = toElements(schema, item, { version });
-    return children.length
-      ? { ns: NS, name: "ApplicationData", children }
-      : { ns: NS, name: "ApplicationData" };
-  };
+  const sid = (id: string) => serverIdElement(collectionId, id);
   const responses: WbxmlElement[] = [];
   for (const r of result.responses) {
     if (r.kind === "add") {
@@ -519,7 +529,7 @@ function collectionElement(
           "Fetch",
           sid(r.id ?? ""),
           textEl(NS, "Status", r.status),
-          r.item ? appData(r.item) : undefined,
+          r.item ? applicationData(r.item, version, schema) : undefined,
         ),
       );
     } else if (r.status !== SYNC_STATUS.Success) {
@@ -529,18 +539,7 @@ function collectionElement(
       );
     }
   }
-  const commands: WbxmlElement[] = result.changes.map((c) => {
-    switch (c.kind) {
-      case "add":
-        return el(NS, "Add", sid(c.id), appData(c.item));
-      case "change":
-        return el(NS, "Change", sid(c.id), appData(c.item));
-      case "delete":
-        return el(NS, "Delete", sid(c.id));
-      case "softDelete":
-        return el(NS, "SoftDelete", sid(c.id));
-    }
-  });
+  const commands = result.changes.map((c) => commandElement(collectionId, c, version, schema));
   return el(
     NS,
     "Collection",
@@ -552,6 +551,74 @@ function collectionElement(
     result.moreAvailable ? el(NS, "MoreAvailable") : undefined,
     commands.length ? el(NS, "Commands", ...commands) : undefined,
   );
+}
+
+/** One server change as a Sync command element. */
+function commandElement(
+  collectionId: string,
+  change: OutChange<ModelObject>,
+  version: string,
+  schema: ObjectSchema,
+): WbxmlElement {
+  const sid = serverIdElement(collectionId, change.id);
+  switch (change.kind) {
+    case "add":
+      return el(NS, "Add", sid, applicationData(change.item, version, schema));
+    case "change":
+      return el(NS, "Change", sid, applicationData(change.item, version, schema));
+    case "delete":
+      return el(NS, "Delete", sid);
+    case "softDelete":
+      return el(NS, "SoftDelete", sid);
+  }
+}
+
+/** Item ids are UIDs; a ServerId the device sent that named no item of ours is echoed as it was. */
+function serverIdElement(collectionId: string, id: string): WbxmlElement {
+  return textEl(NS, "ServerId", /^\d+$/.test(id) ? `${collectionId}:${id}` : id);
+}
+
+function applicationData(item: ModelObject, version: string, schema: ObjectSchema): WbxmlElement {
+  const children = toElements(schema, item, { version });
+  return children.length
+    ? { ns: NS, name: "ApplicationData", children }
+    : { ns: NS, name: "ApplicationData" };
+}
+
+/**
+ * A mail Collection whose window of whole MIME messages is fetched while the
+ * response is written: the element is built without its commands, which then
+ * come from the engine's lazy items one by one. Invitations among them reach
+ * the calendar once the window is written.
+ */
+function streamedCollection(
+  collectionId: string,
+  result: CollectionResult<ModelObject>,
+  version: string,
+  placeInvitations: (changes: OutChange<ModelObject>[]) => Promise<void>,
+): StreamElement {
+  const later = result.later!;
+  const head = collectionElement(collectionId, { ...result, changes: [] }, version, EMAIL_SCHEMA);
+  const known = result.changes.map((c) => commandElement(collectionId, c, version, EMAIL_SCHEMA));
+  async function* commands(): AsyncGenerator<StreamElement> {
+    yield* known;
+    const invitations: OutChange<ModelObject>[] = [];
+    for await (const change of later.items) {
+      yield commandElement(collectionId, change, version, EMAIL_SCHEMA);
+      if (change.kind === "add" && typeof change.item.meetingIcs === "string") {
+        invitations.push({ kind: "add", id: change.id, item: { meetingIcs: change.item.meetingIcs } });
+      }
+    }
+    if (invitations.length) await placeInvitations(invitations);
+  }
+  const children: StreamElement[] = [...(head.children ?? [])];
+  const commandsAt = children.findIndex((c) => c.name === "MoreAvailable");
+  children.splice(commandsAt < 0 ? children.length : commandsAt + 1, 0, {
+    ns: NS,
+    name: "Commands",
+    children: commands(),
+  });
+  return { ...head, children };
 }
 
 function remember(
