@@ -4,6 +4,7 @@
  * them, and prints what a phone or the bundled client needs. Ctrl-C stops all.
  */
 import { seedDemoMail } from "../tests/harness/seed.ts";
+import { seedDemoDav } from "../tests/harness/seed_dav.ts";
 import { startMailstore } from "../tests/harness/mod.ts";
 
 const DATA_DIR = Deno.env.get("PUSHBRIDGE_DATA") ?? "./data-demo";
@@ -13,6 +14,7 @@ const SETUP_LISTEN = Deno.env.get("PUSHBRIDGE_SETUP_LISTEN") ?? "127.0.0.1:8080"
 const mailstore = await startMailstore({ dav: true, postfix: true, sieve: true });
 try {
   await seedDemoMail(mailstore);
+  await seedDemoDav(mailstore);
 } catch (error) {
   await mailstore.stop();
   throw error;

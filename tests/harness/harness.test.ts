@@ -10,6 +10,7 @@ import { imapCommand, messageCount } from "./imap_peek.ts";
 import { dataBlock, Wire } from "./_wire.ts";
 import { freePort, freePorts } from "./free_port.ts";
 import { DEMO_MESSAGES_PER_USER, seedDemoMail } from "./seed.ts";
+import { seedDemoDav } from "./seed_dav.ts";
 import { portAccepts } from "./_process.ts";
 
 /** Runs `body` against a fresh store and always stops it. */
@@ -288,4 +289,27 @@ Deno.test("seedDemoMail() fills every INBOX with plain, HTML, attachment and Lat
     // é in ISO-8859-1 is the single byte E9, which decodes as U+FFFD in the UTF-8 transcript.
     assert.match(transcript, /r\uFFFDunion/);
   });
+});
+
+Deno.test("seedDemoDav() creates calendars, tasks and address books in Radicale", async () => {
+  const store = await startMailstore({ dav: true, postfix: false, sieve: false });
+  try {
+    await seedDemoDav(store);
+    const alice = store.users[0]!;
+    const list = async (path: string) => {
+      const response = await fetch(new URL(path, store.davUrl), {
+        method: "PROPFIND",
+        headers: { "Authorization": "Basic " + btoa(`${alice.name}:${alice.password}`), "Depth": "1" },
+      });
+      const text = await response.text();
+      return [...text.matchAll(/<(?:[a-zA-Z]+:)?href>([^<]+)<\//g)].map((m) => m[1]!).filter((h) =>
+        !h.endsWith("/")
+      );
+    };
+    assert.equal((await list(`/${alice.name}/calendar/`)).length, 3);
+    assert.equal((await list(`/${alice.name}/tasks/`)).length, 2);
+    assert.equal((await list(`/${alice.name}/contacts/`)).length, store.users.length - 1);
+  } finally {
+    await store.stop();
+  }
 });
