@@ -5,6 +5,8 @@
  */
 import { seedDemoMail } from "../tests/harness/seed.ts";
 import { seedDemoDav } from "../tests/harness/seed_dav.ts";
+import { saveAutodiscoverDomains } from "../src/http/autodiscover.ts";
+import { Store } from "../src/store/mod.ts";
 import { startMailstore } from "../tests/harness/mod.ts";
 
 const DATA_DIR = Deno.env.get("PUSHBRIDGE_DATA") ?? "./data-demo";
@@ -19,6 +21,13 @@ try {
   await mailstore.stop();
   throw error;
 }
+// The demo users' mail domain, as the owner sets it on the setup page: it makes
+// "alice" known as alice@example.test (organizer detection, autodiscover).
+await Deno.mkdir(DATA_DIR, { recursive: true });
+const settingsStore = Store.open(`${DATA_DIR}/pushbridge.sqlite`);
+saveAutodiscoverDomains(settingsStore.settings, [mailstore.users[0]!.email.split("@")[1]!]);
+settingsStore.close();
+
 const box = new Deno.Command(Deno.execPath(), {
   args: ["run", "--allow-all", new URL("../src/main.ts", import.meta.url).pathname, "serve"],
   env: {
