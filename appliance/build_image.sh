@@ -20,8 +20,9 @@ DENO=${DENO:-$ROOT/.tools/node_modules/.bin/deno}
 FILES="$ROOT/appliance/files"
 
 case $ARCH in
-  amd64) FW_ARCH=x86_64 ; KERNEL=linux-image-amd64 ; BOOT_PKGS=systemd-boot-efi ; BOOTMOUNT=/boot/efi ;;
-  arm64) FW_ARCH=aarch64 ; KERNEL=linux-image-arm64 ; BOOT_PKGS=raspi-firmware ; BOOTMOUNT=/boot/firmware ;;
+  amd64) FW_ARCH=x86_64 ; KERNEL=linux-image-amd64 ; BOOT_PKGS=systemd-boot-efi ; BOOTMOUNT=/boot/efi ; COMPONENTS=main ;;
+  # raspi-firmware (the Pi's GPU boot firmware) lives in Debian's non-free-firmware component.
+  arm64) FW_ARCH=aarch64 ; KERNEL=linux-image-arm64 ; BOOT_PKGS=raspi-firmware ; BOOTMOUNT=/boot/firmware ; COMPONENTS=main,non-free-firmware ;;
   *) echo "error: ARCH '$ARCH' is not amd64 or arm64" >&2; exit 2 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "error: make image needs root (mmdebstrap, file ownership in the images)" >&2; exit 1; }
@@ -50,7 +51,14 @@ fi
 # it, and without it (minbase has none) nftables.service fails at boot.
 PACKAGES="$KERNEL,$BOOT_PKGS,systemd,systemd-sysv,systemd-timesyncd,systemd-resolved,udev,dbus,kmod,initramfs-tools,iproute2,nftables,netbase,openssh-server,ca-certificates,e2fsprogs,fdisk,procps"
 ROOTFS="$WORK/rootfs"
-mmdebstrap --quiet --variant=minbase --mode=root --architectures="$ARCH" --include="$PACKAGES" \
+if [ "$ARCH" != "$(dpkg --print-architecture 2>/dev/null || echo amd64)" ]; then
+  # A foreign root file system runs its maintainer scripts through qemu-user (binfmt_misc).
+  [ -e "/proc/sys/fs/binfmt_misc/qemu-$FW_ARCH" ] || {
+    echo "error: building an $ARCH image here needs binfmt_misc with qemu-$FW_ARCH: apt-get install qemu-user-static binfmt-support (and mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc in a container)" >&2
+    exit 1
+  }
+fi
+mmdebstrap --quiet --variant=minbase --mode=root --architectures="$ARCH" --components="$COMPONENTS" --include="$PACKAGES" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
   "$SUITE" "$ROOTFS" "$MIRROR"
