@@ -32,6 +32,7 @@ import { DeviceEventPoller } from "./admin/events.ts";
 import { DeviceAdmin } from "./admin/device_admin.ts";
 import { SmtpNotifier } from "./admin/notifier.ts";
 import { createProvisioningHooks } from "./admin/provisioning_hooks.ts";
+import { type AppliedSettings, settingsToApply } from "./setup/apply_settings.ts";
 
 /** A running box: its listeners and how to stop them. */
 export interface RunningServer {
@@ -44,6 +45,8 @@ export interface RunningServer {
   push: PushContext;
   /** Ends held Pings on wipes and policy changes; in-process admin operations pass it `onEvent: e => deviceEvents.deliver(e)`. */
   deviceEvents: DeviceEventPoller;
+  /** Applies saved mailstore settings in process (what the setup page calls after saving). */
+  applySettings(): Promise<AppliedSettings>;
   close(): Promise<void>;
 }
 
@@ -54,75 +57,92 @@ export interface RunningServer {
 export async function startPushbridge(
   settings: Settings,
   log: Logger,
-  options: { restart?: () => void } = {},
+  options: { restart?: () => void; env?: Record<string, string | undefined> } = {},
 ): Promise<RunningServer> {
   await Deno.mkdir(settings.dataDir, { recursive: true });
   const store = Store.open(`${settings.dataDir}/pushbridge.sqlite`);
-  const mailstoreCaCerts = settings.mailstoreCaFile
-    ? [await Deno.readTextFile(settings.mailstoreCaFile)]
-    : undefined;
-
-  const imapPool = settings.imapUrl
-    ? new ImapConnectionPool({
-      url: settings.imapUrl,
-      ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
-      log,
-    })
-    : undefined;
-  const checkCredentials: CredentialChecker = imapPool
-    ? (credentials) => imapPool.checkLogin(credentials)
-    : () => Promise.resolve("unavailable");
-  const auth = new Authenticator(checkCredentials);
-  const backendFor = (credentials: Credentials): CompositeBackend => {
-    const sources: FolderSource[] = [];
-    // The mail backend is the folder source of IMAP folders and serves their items (Sync, ItemOperations).
-    if (imapPool) sources.push(new ImapMailBackend(imapPool, credentials));
-    // Calendars, contacts, tasks and notes over CalDAV/CardDAV with the user's own credentials.
-    if (settings.davUrl) {
-      const davUrl = settings.davUrl;
-      sources.push(
-        new DavBackend({
-          client: new DavClient({
-            url: davUrl,
-            credentials,
-            ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
-          }),
-          state: store.davState,
-          user: credentials.user,
-          selfEmails: () => {
-            const domain = autodiscoverDomains(store.settings)[0];
-            const user = credentials.user.toLowerCase();
-            return Promise.resolve(user.includes("@") || !domain ? [user] : [`${user}@${domain}`, user]);
-          },
-          log: (event, fields) => log.warn(event, { user: credentials.user, ...fields }),
-        }),
-      );
-    }
-    return new CompositeBackend(sources);
-  };
-
-  // Submission with each user's own credentials (RFC 6409); the box never relays as itself.
-  const submitter = settings.smtpUrl
-    ? new SmtpSubmitter({
-      url: `${
-        settings.smtpUrl.implicitTls ? "smtps" : "smtp"
-      }://${settings.smtpUrl.hostname}:${settings.smtpUrl.port}`,
-      ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
-    })
-    : undefined;
-
-  const autodiscover = createAutodiscover({
-    auth,
-    settings: store.settings,
-    log,
-    ...(settings.publicHostName ? { publicHostName: settings.publicHostName } : {}),
-    ...(settings.imapUrl ? { imapUrl: settings.imapUrl } : {}),
-    ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
-  });
-  const servicesFor = userServices(settings, store, imapPool, mailstoreCaCerts);
-  // One watcher per active user (IMAP NOTIFY or IDLE+STATUS), shared by all of the user's devices.
+  // Per-device protocol traces and the dashboard's traffic counts, shared by the EAS app and the setup page.
+  const tracer = new ProtocolTracer(store.traces);
+  const traffic = new TrafficMeter();
+  // Direct Push; its hub is replaced with the bridges when the setup page applies new mailstore settings.
   const push: PushContext = {
-    hub: new ChangeHub({
+    hub: new ChangeHub(),
+    storm: new StormGuard(),
+    heartbeat: heartbeatBounds(settings.heartbeatMaxSeconds),
+  };
+  // Ends held Pings on wipes and policy changes made by the CLI (another process).
+  const deviceEvents = new DeviceEventPoller({
+    store,
+    kick: (user, deviceId) => push.hub.kick(user, deviceId),
+    log,
+  });
+  deviceEvents.start();
+  // Everything that talks to the mailstore, composed again (and the old parts closed) by applySettings.
+  const compose = async (settings: Settings) => {
+    const mailstoreCaCerts = settings.mailstoreCaFile
+      ? [await Deno.readTextFile(settings.mailstoreCaFile)]
+      : undefined;
+
+    const imapPool = settings.imapUrl
+      ? new ImapConnectionPool({
+        url: settings.imapUrl,
+        ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+        log,
+      })
+      : undefined;
+    const checkCredentials: CredentialChecker = imapPool
+      ? (credentials) => imapPool.checkLogin(credentials)
+      : () => Promise.resolve("unavailable");
+    const auth = new Authenticator(checkCredentials);
+    const backendFor = (credentials: Credentials): CompositeBackend => {
+      const sources: FolderSource[] = [];
+      // The mail backend is the folder source of IMAP folders and serves their items (Sync, ItemOperations).
+      if (imapPool) sources.push(new ImapMailBackend(imapPool, credentials));
+      // Calendars, contacts, tasks and notes over CalDAV/CardDAV with the user's own credentials.
+      if (settings.davUrl) {
+        const davUrl = settings.davUrl;
+        sources.push(
+          new DavBackend({
+            client: new DavClient({
+              url: davUrl,
+              credentials,
+              ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+            }),
+            state: store.davState,
+            user: credentials.user,
+            selfEmails: () => {
+              const domain = autodiscoverDomains(store.settings)[0];
+              const user = credentials.user.toLowerCase();
+              return Promise.resolve(user.includes("@") || !domain ? [user] : [`${user}@${domain}`, user]);
+            },
+            log: (event, fields) => log.warn(event, { user: credentials.user, ...fields }),
+          }),
+        );
+      }
+      return new CompositeBackend(sources);
+    };
+
+    // Submission with each user's own credentials (RFC 6409); the box never relays as itself.
+    const submitter = settings.smtpUrl
+      ? new SmtpSubmitter({
+        url: `${
+          settings.smtpUrl.implicitTls ? "smtps" : "smtp"
+        }://${settings.smtpUrl.hostname}:${settings.smtpUrl.port}`,
+        ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+      })
+      : undefined;
+
+    const autodiscover = createAutodiscover({
+      auth,
+      settings: store.settings,
+      log,
+      ...(settings.publicHostName ? { publicHostName: settings.publicHostName } : {}),
+      ...(settings.imapUrl ? { imapUrl: settings.imapUrl } : {}),
+      ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
+    });
+    const servicesFor = userServices(settings, store, imapPool, mailstoreCaCerts);
+    // One watcher per active user (IMAP NOTIFY or IDLE+STATUS), shared by all of the user's devices.
+    const hub = new ChangeHub({
       factories: settings.imapUrl
         ? [
           new ImapWatcherFactory({
@@ -134,46 +154,52 @@ export async function startPushbridge(
           }),
         ]
         : [],
-    }),
-    storm: new StormGuard(),
-    heartbeat: heartbeatBounds(settings.heartbeatMaxSeconds),
+    });
+    // Provisioning (MS-ASPROV): the policy gate, Provision's hooks, notices through the configured
+    // sender account, and the poller that ends held Pings on wipes and policy changes made by the CLI.
+    const notifier = new SmtpNotifier({
+      store,
+      log,
+      env: Deno.env.toObject(),
+      ...(submitter ? { smtpUrl: submitter.options.url } : {}),
+      ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+    });
+    const provisioning = createProvisioningHooks({ store, notifier, log });
+    const easApp = createEasApp({
+      store,
+      auth,
+      tracer,
+      traffic,
+      backendFor,
+      log,
+      autodiscover,
+      servicesFor,
+      push,
+      gate: createPolicyGate({ notifier, log }),
+      provisioning,
+      ...(submitter ? { submitter } : {}),
+      ...(imapPool
+        ? { mailOpsFor: (credentials: Credentials) => new ImapMailOperations(imapPool, credentials) }
+        : {}),
+    });
+    return { easApp, hub, imapPool };
   };
-  // Provisioning (MS-ASPROV): the policy gate, Provision's hooks, notices through the configured
-  // sender account, and the poller that ends held Pings on wipes and policy changes made by the CLI.
-  const notifier = new SmtpNotifier({
-    store,
-    log,
-    env: Deno.env.toObject(),
-    ...(submitter ? { smtpUrl: submitter.options.url } : {}),
-    ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
-  });
-  const provisioning = createProvisioningHooks({ store, notifier, log });
-  const deviceEvents = new DeviceEventPoller({
-    store,
-    kick: (user, deviceId) => push.hub.kick(user, deviceId),
-    log,
-  });
-  deviceEvents.start();
-  // Per-device protocol traces and the dashboard's traffic counts, shared by the EAS app and the setup page.
-  const tracer = new ProtocolTracer(store.traces);
-  const traffic = new TrafficMeter();
-  const easApp = createEasApp({
-    store,
-    auth,
-    tracer,
-    traffic,
-    backendFor,
-    log,
-    autodiscover,
-    servicesFor,
-    push,
-    gate: createPolicyGate({ notifier, log }),
-    provisioning,
-    ...(submitter ? { submitter } : {}),
-    ...(imapPool
-      ? { mailOpsFor: (credentials: Credentials) => new ImapMailOperations(imapPool, credentials) }
-      : {}),
-  });
+  let bridges = await compose(settings);
+  push.hub = bridges.hub;
+  let running = settings;
+  // Saved mailstore settings apply at once (setup wizard, settings pages): new bridges first, then the
+  // old ones close (held Pings answered, pooled IMAP connections logged out); phones simply reconnect.
+  const applySettings = async (): Promise<AppliedSettings> => {
+    const applied = settingsToApply(running, options.env ?? Deno.env.toObject(), store.settings.all());
+    const old = bridges;
+    bridges = await compose(applied.settings);
+    push.hub = bridges.hub;
+    running = applied.settings;
+    old.hub.close();
+    await old.imapPool?.close();
+    log.info("settings.applied", { restartNeeded: applied.restartNeeded.join(",") });
+    return applied;
+  };
   let tlsOptions: { cert: string; key: string } | undefined;
   let caCertPem: string | undefined;
   if (settings.tls.mode === "self-signed") {
@@ -196,7 +222,7 @@ export async function startPushbridge(
       log.error("http.crash", { error });
       return new Response("Internal server error", { status: 500 });
     },
-  }, easApp.fetch);
+  }, (request, info) => bridges.easApp.fetch(request, info));
   const easAddr = easServer.addr as Deno.NetAddr;
   const scheme = tlsOptions ? "https" : "http";
   const setupApp = createSetupApp({
@@ -211,6 +237,7 @@ export async function startPushbridge(
     easUrl: `${scheme}://${displayHost(easAddr.hostname)}:${easAddr.port}`,
     ...(caCertPem ? { caCertPem } : {}),
     ...(options.restart ? { restart: options.restart } : {}),
+    applySettings,
   });
   const setupServer = Deno.serve({
     hostname: settings.setupListen.hostname,
@@ -224,11 +251,12 @@ export async function startPushbridge(
     store,
     push,
     deviceEvents,
+    applySettings,
     async close() {
       // Held Pings are answered first: shutdown() waits for in-flight requests.
       push.hub.close();
       await Promise.allSettled([easServer.shutdown(), setupServer.shutdown()]);
-      await imapPool?.close();
+      await bridges.imapPool?.close();
       deviceEvents.stop();
       store.close();
     },

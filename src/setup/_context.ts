@@ -13,6 +13,7 @@ import type { PushContext } from "../push/push_context.ts";
 import type { DeviceAdmin } from "../admin/device_admin.ts";
 import type { Store } from "../store/mod.ts";
 import type { AdminSession } from "./_auth.ts";
+import { type ApplySettings, RESTART_ONLY_LABELS } from "./apply_settings.ts";
 
 /** What the setup page needs from the composition root. */
 export interface SetupAppDeps {
@@ -35,6 +36,8 @@ export interface SetupAppDeps {
   admin?: DeviceAdmin;
   /** Restarts the service so saved settings apply; absent when the box cannot restart itself. */
   restart?: () => void;
+  /** Applies saved mailstore settings without a restart (the composition root recomposes its bridges). */
+  applySettings?: ApplySettings;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -95,4 +98,56 @@ export function restartPage(
   shared.audit("service.restart");
   setTimeout(() => shared.deps.restart?.(), 200);
   return c.html(render("Restarting", "<p>The service restarts; this page is back in a few seconds.</p>"));
+}
+
+/** What applying saved settings came to, for the page. */
+export interface ApplyOutcome {
+  /** "applied" in process, "saved" when the box can only apply them on restart, "failed" with a reason. */
+  state: "applied" | "saved" | "failed";
+  /** Saved settings that still need a restart (listeners, certificate). */
+  restartNeeded: string[];
+  /** Why applying failed. */
+  error?: string;
+}
+
+/**
+ * Applies saved settings now when the box can (its bridges are recomposed,
+ * the dashboard probes the new mailstore), and audits it.
+ */
+export async function applySaved(shared: SetupShared): Promise<ApplyOutcome> {
+  const apply = shared.deps.applySettings;
+  if (!apply) return { state: "saved", restartNeeded: [] };
+  try {
+    const applied = await apply();
+    shared.deps.settings = applied.settings;
+    shared.audit("settings.applied", {
+      detail: applied.restartNeeded.length ? `restart needed for ${applied.restartNeeded.join(", ")}` : "",
+    });
+    return { state: "applied", restartNeeded: applied.restartNeeded };
+  } catch (error) {
+    const message = (error as Error).message;
+    shared.audit("settings.applied", { result: "failed", detail: message });
+    return { state: "failed", restartNeeded: [], error: message };
+  }
+}
+
+/** The page's sentence about an apply outcome. */
+export function applyNotice(outcome: ApplyOutcome): { kind: "ok" | "error"; text: string } {
+  if (outcome.state === "failed") {
+    return { kind: "error", text: `Settings saved but not applied: ${outcome.error}` };
+  }
+  if (outcome.state === "saved") {
+    return { kind: "ok", text: "Settings saved; they apply after a restart of the service" };
+  }
+  return {
+    kind: "ok",
+    text: outcome.restartNeeded.length
+      ? `Settings applied; the ${
+        outcome.restartNeeded.map((name) =>
+          RESTART_ONLY_LABELS[name as keyof typeof RESTART_ONLY_LABELS] ?? name
+        )
+          .join(", ")
+      } ${outcome.restartNeeded.length > 1 ? "apply" : "applies"} after a restart of the service`
+      : "Settings applied: the box uses them now",
+  };
 }

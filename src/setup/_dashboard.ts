@@ -6,13 +6,14 @@
  * @module
  */
 import { statfs } from "node:fs/promises";
-import type { MailstoreUrl } from "../config/settings.ts";
+import type { MailstoreUrl, Settings } from "../config/settings.ts";
 import { greetMailstore } from "../doctor/doctor.ts";
 import type { TrafficMinute } from "../log/trace.ts";
 import { checkExpiry, readCertificateInfo } from "../tls/cert_info.ts";
 import { TLS_FILES } from "../tls/load.ts";
 import { VERSION } from "../version.ts";
-import type { SetupHono, SetupShared } from "./_context.ts";
+import { applyNotice, type SetupHono, type SetupShared } from "./_context.ts";
+import { RESTART_ONLY_SETTINGS } from "./apply_settings.ts";
 import { page } from "./_layout.ts";
 import { SETUP_COMPLETED_SETTING } from "./_wizard.ts";
 import { escapeHtml } from "./html.ts";
@@ -64,7 +65,7 @@ const started = Date.now();
 
 /** Collects the box's status for the dashboard and the API. */
 export class StatusCollector {
-  #reach: { at: number; value: Reachability[] } | undefined;
+  #reach: { at: number; settings: Settings; value: Reachability[] } | undefined;
   #io: { at: number; bytes: number } | undefined;
 
   constructor(private readonly shared: SetupShared) {}
@@ -114,8 +115,11 @@ export class StatusCollector {
 
   async #reachability(): Promise<Reachability[]> {
     const t = this.shared.now();
-    if (this.#reach && t - this.#reach.at < REACH_CACHE_MS) return this.#reach.value;
     const settings = this.shared.deps.settings;
+    // Applied settings replace the settings object, so the new mailstore is probed at once.
+    if (this.#reach && this.#reach.settings === settings && t - this.#reach.at < REACH_CACHE_MS) {
+      return this.#reach.value;
+    }
     const caCerts = settings.mailstoreCaFile
       ? await Deno.readTextFile(settings.mailstoreCaFile).then((pem) => [pem], () => undefined)
       : undefined;
@@ -163,7 +167,7 @@ export class StatusCollector {
         client?.close();
       }
     }
-    this.#reach = { at: t, value };
+    this.#reach = { at: t, settings, value };
     return value;
   }
 
@@ -321,8 +325,19 @@ export function registerDashboard(app: SetupHono, shared: SetupShared): void {
       return c.redirect("/wizard/host", 303);
     }
     const status = await collector.collect();
-    const notice = c.req.query("finished")
-      ? { kind: "ok" as const, text: "Setup finished. Settings saved in the wizard apply after a restart." }
+    const finished = c.req.query("finished");
+    const notice = finished
+      ? {
+        kind: "ok" as const,
+        text: `Setup finished. ${
+          applyNotice({
+            state: finished === "applied" ? "applied" : "saved",
+            // Only known setting names are echoed back from the query string.
+            restartNeeded: (c.req.query("restart") ?? "").split(",")
+              .filter((name) => (RESTART_ONLY_SETTINGS as readonly string[]).includes(name)),
+          }).text
+        }`,
+      }
       : undefined;
     return c.html(page(
       { title: "Dashboard", path: "/", csrf: c.get("session").csrf, ...(notice ? { notice } : {}) },

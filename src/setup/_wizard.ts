@@ -14,6 +14,8 @@ import {
   splitPemChain,
 } from "../tls/cert_info.ts";
 import {
+  applyNotice,
+  applySaved,
   currentSetting,
   formValues,
   lockedBy,
@@ -259,7 +261,10 @@ function renderFinish(shared: SetupShared, csrf: string): string {
     }</td></tr>`
   ).join("");
   const restart = shared.deps.restart
-    ? `<button type="submit" name="restart" value="1">Finish and restart the service</button>`
+    ? `<button type="submit" class="secondary" name="restart" value="1">Finish and restart the service</button>
+<p class="muted">"Finish" applies the mailstore settings at once; a new certificate or host name needs the restart.</p>`
+    : shared.deps.applySettings
+    ? `<p class="muted">"Finish" applies the mailstore settings at once; a new certificate or host name applies after a restart of the service (for example <code>systemctl restart pushbridge</code>).</p>`
     : `<p class="muted">Restart the service (for example <code>systemctl restart pushbridge</code>) so new settings apply.</p>`;
   return stepper("finish") +
     `<section><table>${rows}</table>${
@@ -442,6 +447,10 @@ export function registerWizard(app: SetupHono, shared: SetupShared): void {
     if (values.restart && shared.deps.restart) {
       return restartPage(shared, c, (title, body) => page({ title, csrf: c.get("session").csrf }, body));
     }
-    return c.redirect("/?finished=1", 303);
+    // The mailstore settings apply now; only a new certificate or listener waits for a restart.
+    const outcome = await applySaved(shared);
+    if (outcome.state === "failed") return render(c, "finish", applyNotice(outcome));
+    const restart = outcome.restartNeeded.length ? `&restart=${outcome.restartNeeded.join(",")}` : "";
+    return c.redirect(`/?finished=${outcome.state}${restart}`, 303);
   });
 }

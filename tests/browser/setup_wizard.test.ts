@@ -83,8 +83,16 @@ Deno.test({
       );
       await browser.shot("06-wizard-finish");
       await page.click("button:has-text('Finish')");
-      await page.waitForURL(/\/\?finished=1$/);
-      assert.match(await page.textContent("main") ?? "", /Setup finished/);
+      // Finish applies the mailstore at once; the host name (certificate names) waits for a restart.
+      await page.waitForURL(/\/\?finished=applied&restart=publicHostName$/);
+      const dashboard = await page.textContent("main") ?? "";
+      assert.match(
+        dashboard,
+        /Setup finished\. Settings applied; the public host name \(in the certificate\) applies after a restart/,
+      );
+      assert.match(dashboard, /ok IMAP/);
+      assert.match(dashboard, /ok SMTP/);
+      assert.doesNotMatch(dashboard, /No mailstore configured yet/);
       await browser.shot("07-dashboard-first");
 
       assert.equal(server.store.settings.get("imapUrl"), mailstore.imapUrl);
