@@ -123,45 +123,64 @@ export class ImapMailBackend implements FolderSource, MailBackend {
   async *fetchEmails(folderKey: string, ids: string[], options: EmailOptions): AsyncIterable<FetchedEmail> {
     if (!ids.length) return;
     const mailbox = mailboxOf(folderKey);
-    const results = await this.#with(async (s) => {
+    if (options.changeOnly) {
+      yield* inOrder(
+        ids,
+        await this.#with(async (s) => {
+          await s.select(mailbox, true);
+          const out: FetchedEmail[] = [];
+          for await (const row of s.fetch(uidSet(ids), ["UID", "FLAGS", "INTERNALDATE"])) {
+            out.push({
+              id: String(row.uid),
+              email: changeableProperties(row.flags ?? [], options.version),
+              state: stateOf(row),
+            });
+          }
+          return out;
+        }),
+      );
+      return;
+    }
+    const sizes = await this.#with(async (s) => {
       await s.select(mailbox, true);
-      const out: FetchedEmail[] = [];
-      if (options.changeOnly) {
-        for await (const row of s.fetch(uidSet(ids), ["UID", "FLAGS", "INTERNALDATE"])) {
-          out.push({
-            id: String(row.uid),
-            email: changeableProperties(row.flags ?? [], options.version),
-            state: stateOf(row),
-          });
-        }
-        return out;
-      }
       const sizes = new Map<number, number>();
       for await (const row of s.fetch(uidSet(ids), ["UID", "RFC822.SIZE"])) sizes.set(row.uid, row.size ?? 0);
-      const small = ids.filter((id) => (sizes.get(Number(id)) ?? Infinity) <= MAIL_LIMITS.wholeFetchBytes);
-      const whole = new Set(small);
-      const large = ids.filter((id) => sizes.has(Number(id)) && !whole.has(id));
-      // Whole messages are fetched in batches of bounded total size: each batch is converted
-      // (bodies cut to the device's limits) before the next one arrives.
-      for (const batch of batchesBySize(small, sizes, MAIL_LIMITS.wholeFetchBatchBytes)) {
-        for await (
-          const row of s.fetch(uidSet(batch), ["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODY.PEEK[]"])
-        ) {
-          out.push(
-            convert(row, () => viewOfMessage(row.sections.get("BODY[]") ?? new Uint8Array()), options),
-          );
-        }
-      }
-      for (const id of large) {
-        out.push(...await fetchLarge(s, Number(id), options));
-      }
-      return out;
+      return sizes;
     });
-    // Same order as asked (newest first from the engine).
-    const byId = new Map(results.map((r) => [r.id, r]));
-    for (const id of ids) {
-      const r = byId.get(id);
-      if (r) yield r;
+    const small = ids.filter((id) => (sizes.get(Number(id)) ?? Infinity) <= MAIL_LIMITS.wholeFetchBytes);
+    const whole = new Set(small);
+    const large = ids.filter((id) => sizes.has(Number(id)) && !whole.has(id));
+    // Whole messages are fetched in batches of bounded total size, each converted (bodies cut to
+    // the device's limits) and handed on before the next is fetched: a streamed Sync window is
+    // never held whole. The connection is free for other work between batches.
+    for (const batch of batchesBySize(small, sizes, MAIL_LIMITS.wholeFetchBatchBytes)) {
+      yield* inOrder(
+        batch,
+        await this.#with(async (s) => {
+          await s.select(mailbox, true);
+          const out: FetchedEmail[] = [];
+          for await (
+            const row of s.fetch(uidSet(batch), [
+              "UID",
+              "FLAGS",
+              "INTERNALDATE",
+              "RFC822.SIZE",
+              "BODY.PEEK[]",
+            ])
+          ) {
+            out.push(
+              convert(row, () => viewOfMessage(row.sections.get("BODY[]") ?? new Uint8Array()), options),
+            );
+          }
+          return out;
+        }),
+      );
+    }
+    for (const id of large) {
+      yield* await this.#with(async (s) => {
+        await s.select(mailbox, true);
+        return await fetchLarge(s, Number(id), options);
+      });
     }
   }
 
@@ -508,6 +527,12 @@ export function batchesBySize(ids: readonly string[], sizes: Map<number, number>
 }
 
 /** A compact UID set ("3:7,9") from ids. */
+/** Fetched items in the order they were asked for (newest first from the engine). */
+function inOrder(ids: readonly string[], results: FetchedEmail[]): FetchedEmail[] {
+  const byId = new Map(results.map((r) => [r.id, r]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
 export function uidSet(ids: readonly string[]): string {
   const uids = [...new Set(ids.map(Number))].filter((n) => Number.isInteger(n) && n > 0).sort((a, b) =>
     a - b

@@ -166,6 +166,7 @@ export async function syncCollection<T>(
   removes.push(...applied.removes);
   let more = false;
   let remaining: PlannedChange[] = [];
+  let later: (CollectionResult<T>["later"] & { ids: { add: string[]; change: string[] } }) | undefined;
   if (request.getChanges) {
     const window = Math.max(1, request.windowSize);
     const chosen = ordered.slice(0, window);
@@ -179,8 +180,21 @@ export async function syncCollection<T>(
         removes.push(c.id);
       }
     }
+    if (request.lazy) {
+      // Recorded with the scan's states: a flag that changes before the fetch comes as a Change next time.
+      for (const id of [...fetchIds.change, ...fetchIds.add]) {
+        const seen = current.get(id);
+        if (seen) upserts.push(record(seen));
+      }
+      fetchIds.add.sort((a, b) => (current.get(b)?.date ?? 0) - (current.get(a)?.date ?? 0));
+      later = {
+        count: fetchIds.change.length + fetchIds.add.length,
+        items: fetchLater(source, fetchIds, deps.onSkip),
+        ids: fetchIds,
+      };
+    }
     for (const mode of ["change", "add"] as const) {
-      if (!fetchIds[mode].length) continue;
+      if (!fetchIds[mode].length || later) continue;
       for await (const got of source.fetch(fetchIds[mode], mode)) {
         const seen = current.get(got.id);
         if ("error" in got) {
@@ -199,7 +213,7 @@ export async function syncCollection<T>(
 
   const fetched = await fetchResponses(applied.responses, source);
   const cursor = more || !request.getChanges ? state.cursor : scanCursor + windowTag;
-  const nothing = changes.length === 0 && request.commands.length === 0;
+  const nothing = changes.length === 0 && !later?.count && request.commands.length === 0;
   if (nothing) {
     if (cursor !== state.cursor || options !== state.options || upserts.length || removes.length) {
       store.commit(device, collection, {
@@ -216,8 +230,8 @@ export async function syncCollection<T>(
     };
   }
   const replayRecord: ReplayRecord = {
-    adds: changes.filter((c) => c.kind === "add").map((c) => c.id),
-    changes: changes.filter((c) => c.kind === "change").map((c) => c.id),
+    adds: changes.filter((c) => c.kind === "add").map((c) => c.id).concat(later?.ids.add ?? []),
+    changes: changes.filter((c) => c.kind === "change").map((c) => c.id).concat(later?.ids.change ?? []),
     deletes: changes.filter((c) => c.kind === "delete").map((c) => c.id),
     softDeletes: changes.filter((c) => c.kind === "softDelete").map((c) => c.id),
     responses: applied.responses.map(({ kind, clientId, id, status }) => ({
@@ -261,7 +275,27 @@ export async function syncCollection<T>(
     replayed: false,
     options,
     ...upToDate(more, request, scanCursor),
+    ...(later ? { later: { count: later.count, items: later.items } } : {}),
   };
+}
+
+/**
+ * The lazily fetched part of a window: changed items, then added ones. An
+ * item that fails now is left out of the response; it was committed as sent,
+ * so it comes again only when it changes (the skip is logged).
+ */
+async function* fetchLater<T>(
+  source: SyncSource<T>,
+  ids: { add: string[]; change: string[] },
+  onSkip: EngineDeps<T>["onSkip"],
+): AsyncGenerator<OutChange<T>> {
+  for (const mode of ["change", "add"] as const) {
+    if (!ids[mode].length) continue;
+    for await (const got of source.fetch(ids[mode], mode)) {
+      if ("error" in got) onSkip?.(got.id, got.error);
+      else yield { kind: mode, id: got.id, item: got.item };
+    }
+  }
 }
 
 /** The cursor a complete response brought the device up to (none while windows are pending). */

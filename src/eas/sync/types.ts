@@ -72,6 +72,12 @@ export interface CollectionRequest<T> {
   commands: ClientCommand<T>[];
   /** Options to keep for the collection (JSON), "" to keep the stored ones. */
   options: string;
+  /**
+   * Fetch the window's added and changed items while the response is written
+   * (whole MIME messages: a window is never held whole). The result's `later`
+   * yields them; the window is committed with the scan's item states.
+   */
+  lazy?: boolean;
 }
 
 /** The engine's answer for one collection. */
@@ -85,6 +91,8 @@ export interface CollectionResult<T> {
   replayed: boolean;
   /** Options stored for the collection (JSON), for the caller to reuse. */
   options: string;
+  /** With `lazy`: the window's adds and changes, fetched one by one as they are read (after `changes`). */
+  later?: { count: number; items: AsyncIterable<OutChange<T>> };
   /**
    * The source cursor the device is now up to date with, when this response
    * ended the folder's changes (no MoreAvailable); Direct Push marks it seen.

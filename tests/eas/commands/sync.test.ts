@@ -20,6 +20,7 @@ import { heartbeatBounds } from "../../../src/push/limits.ts";
 import { StormGuard } from "../../../src/push/storm_guard.ts";
 import type { WatchSink } from "../../../src/push/watcher.ts";
 import { Store } from "../../../src/store/mod.ts";
+import { decode, encodeStream } from "../../../src/wbxml/mod.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../../src/wbxml/tree.ts";
 
 const AS = "AirSync";
@@ -285,6 +286,42 @@ Deno.test("a Sync that delivered changes marks them seen, so the next Ping waits
   } finally {
     hub.close();
   }
+});
+
+Deno.test("a window of whole MIME messages is streamed: items are fetched while the response is written", async () => {
+  const { mail, ctx, inbox, request } = setup();
+  for (let i = 1; i <= 4; i++) mail.put(String(i), `m${i}`, 5 - i);
+  const fetched: string[] = [];
+  const fetchEmails = mail.fetchEmails.bind(mail);
+  mail.fetchEmails = async function* (key, ids, options) {
+    for await (const got of fetchEmails(key, ids, options)) {
+      fetched.push(got.id);
+      yield got;
+    }
+  };
+  const mime = el(
+    AS,
+    "Options",
+    textEl(AS, "MIMESupport", 2),
+    el("AirSyncBase", "BodyPreference", textEl("AirSyncBase", "Type", 4)),
+  );
+  const key = collection((await sync(request(syncBody(inbox, "0", mime)), ctx)).body).key;
+  const response = await sync(request(syncBody(inbox, key, textEl(AS, "WindowSize", 3), mime)), ctx);
+  assert.equal(response.body, undefined, "no tree built in memory");
+  assert.ok(response.stream, "a streamed response");
+  assert.deepEqual(fetched, [], "nothing fetched before the response is read");
+  const bytes = new Uint8Array(await new Response(encodeStream(response.stream)).arrayBuffer());
+  const first = collection(decode(bytes));
+  assert.deepEqual(first.commands, [`Add:${inbox}:4`, `Add:${inbox}:3`, `Add:${inbox}:2`], "newest first");
+  assert.equal(first.more, true);
+  assert.deepEqual(fetched, ["4", "3", "2"]);
+  // The window was committed with the scan's states: the next window brings the rest, once.
+  const rest = await sync(request(syncBody(inbox, first.key, textEl(AS, "WindowSize", 3), mime)), ctx);
+  const second = collection(
+    decode(new Uint8Array(await new Response(encodeStream(rest.stream!)).arrayBuffer())),
+  );
+  assert.deepEqual(second.commands, [`Add:${inbox}:1`]);
+  assert.equal(second.more, false);
 });
 
 Deno.test("getItemEstimate() counts the changes of the next Sync", async () => {
