@@ -1,16 +1,19 @@
 /**
  * Initial mail sync of a large INBOX through the whole box: real TLS, real
  * EAS client, real Dovecot. Reports items/s beside a baseline (a raw IMAP
- * FETCH of the same headers with our IMAP client), the RSS growth of this
- * process (the box runs in-process, so the figure includes the client side),
- * and for a no-change incremental sync the IMAP commands the mail backend
- * issued and the SQLite rows written.
+ * FETCH of the same headers with our IMAP client); the peak RSS growth of
+ * the box alone, run as `pushbridge serve` in a subprocess (VmRSS sampled from
+ * /proc, VmHWM), for truncated text windows of 512 and for streamed windows of
+ * 25 whole MIME messages, beside the in-process figure (box + client); and for
+ * a no-change incremental sync the IMAP commands the mail backend issued and
+ * the SQLite rows written.
  */
 import { MAIL_IMAP_STATS } from "../../src/bridge/imap/_mail_session_imap.ts";
 import { ImapClient } from "../../src/bridge/imap/imap_client.ts";
 import { resolveSettings } from "../../src/config/settings.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { startPushbridge } from "../../src/server.ts";
+import { TLS_FILES } from "../../src/tls/load.ts";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import { startMailstore } from "../../tests/harness/mod.ts";
 import { EasClient } from "../eas_client/client.ts";
@@ -66,11 +69,182 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
   }
 }
 
+/** `pushbridge serve` in a subprocess, its EAS URL and CA, and its memory as the kernel reports it. */
+interface ServerProcess {
+  easUrl: string;
+  caCertPem: string;
+  /** VmRSS and VmHWM (peak) in bytes. */
+  memory(): Promise<{ rss: number; hwm: number }>;
+  stop(): Promise<void>;
+}
+
+async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const main = new URL("../../src/main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "serve"],
+    env,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let easUrl: string | undefined;
+  const deadline = Date.now() + 60_000;
+  while (easUrl === undefined) {
+    if (Date.now() > deadline) throw new Error("Server process did not report its URL within 60 s");
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`Server process exited before listening: "${text.trim()}"`);
+    text += value;
+    easUrl = /Exchange ActiveSync: (\S+)\/Microsoft-Server-ActiveSync/.exec(text)?.[1];
+  }
+  // Keep draining stdout so the server never blocks on a full pipe.
+  void (async () => {
+    while (!(await lines.read().catch(() => ({ done: true }))).done) { /* drain */ }
+  })();
+  const caCertPem = await Deno.readTextFile(`${env.PUSHBRIDGE_DATA}/tls/${TLS_FILES.caCert}`);
+  const kb = (status: string, field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) * 1024;
+  return {
+    easUrl,
+    caCertPem,
+    async memory() {
+      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+      return { rss: kb(status, "VmRSS"), hwm: kb(status, "VmHWM") };
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** Samples the server's VmRSS every 20 ms while `work` runs; returns its result, RSS before and the peak. */
+async function withServerPeak<T>(
+  server: ServerProcess,
+  work: () => Promise<T>,
+): Promise<{ result: T; before: number; peak: number }> {
+  const before = (await server.memory()).rss;
+  let peak = before;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, (await server.memory()).rss);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+  peak = Math.max(peak, (await server.memory()).rss);
+  return { result, before, peak };
+}
+
+/** Body preferences of the two device kinds: a 500-byte plain text preview, or whole MIME (type 4). */
+function syncOptions(mime: boolean) {
+  return mime
+    ? el(
+      AS,
+      "Options",
+      textEl(AS, "FilterType", 0),
+      textEl(AS, "MIMESupport", 2),
+      el("AirSyncBase", "BodyPreference", textEl("AirSyncBase", "Type", 4)),
+    )
+    : el(
+      AS,
+      "Options",
+      textEl(AS, "FilterType", 0),
+      el(
+        "AirSyncBase",
+        "BodyPreference",
+        textEl("AirSyncBase", "Type", 1),
+        textEl("AirSyncBase", "TruncationSize", 500),
+      ),
+    );
+}
+
+/** A device of the benchmark: FolderSync, then Sync windows of the INBOX. */
+async function benchDevice(
+  easUrl: string,
+  caCertPem: string,
+  user: { name: string; password: string },
+  id: string,
+) {
+  const client = new EasClient({
+    url: easUrl,
+    user: user.name,
+    password: user.password,
+    deviceId: id,
+    deviceType: "iPhone",
+    protocolVersion: "16.1",
+    caCerts: [caCertPem],
+  });
+  const folders = await client.command(
+    "FolderSync",
+    el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
+  );
+  const inbox = childText(
+    childrenNamed(child(folders.body, "Changes"), "Add").find((a) => childText(a, "Type") === "2"),
+    "ServerId",
+  )!;
+  const syncOnce = async (key: string, window: number, mime: boolean) => {
+    const reply = await client.command(
+      "Sync",
+      el(
+        AS,
+        "Sync",
+        el(
+          AS,
+          "Collections",
+          el(
+            AS,
+            "Collection",
+            textEl(AS, "SyncKey", key),
+            textEl(AS, "CollectionId", inbox),
+            textEl(AS, "WindowSize", window),
+            syncOptions(mime),
+          ),
+        ),
+      ),
+    );
+    const c = child(child(reply.body, "Collections", AS), "Collection", AS);
+    return {
+      key: childText(c, "SyncKey", AS)!,
+      adds: childrenNamed(child(c, "Commands", AS), "Add", AS).length,
+      more: child(c, "MoreAvailable", AS) !== undefined,
+    };
+  };
+  /** SyncKey 0, then windows until MoreAvailable is gone; the items received and the last key. */
+  const initial = async (
+    window: number,
+    mime: boolean,
+    measured: (work: () => Promise<number>) => Promise<number>,
+  ) => {
+    let key = (await syncOnce("0", window, mime)).key;
+    const items = await measured(async () => {
+      let total = 0;
+      for (let round = 0; round < 100_000; round++) {
+        const r = await syncOnce(key, window, mime);
+        total += r.adds;
+        key = r.key;
+        if (!r.more) break;
+      }
+      return total;
+    });
+    return { items, key };
+  };
+  return { client, syncOnce, initial };
+}
+
 /** The benchmark (see module doc). */
 export async function bench(ctx: BenchContext): Promise<void> {
   const count = ctx.quick ? 1_000 : 10_000;
   const store = await startMailstore({ postfix: false, sieve: false });
   const dataDir = await Deno.makeTempDir({ prefix: "pushbridge-bench-" });
+  const processDir = await Deno.makeTempDir({ prefix: "pushbridge-bench-serve-" });
   try {
     const alice = store.users[0]!;
     await seedMaildir(`${store.dir}/mail/${alice.name}`, count);
@@ -87,144 +261,139 @@ export async function bench(ctx: BenchContext): Promise<void> {
     const baselineMs = performance.now() - baselineStart;
     await imap.logout();
 
-    const server = await startPushbridge(
-      resolveSettings({
-        PUSHBRIDGE_DATA: dataDir,
-        PUSHBRIDGE_LISTEN: "127.0.0.1:0",
-        PUSHBRIDGE_SETUP_LISTEN: "127.0.0.1:0",
-        PUSHBRIDGE_IMAP_URL: store.imapsUrl,
-        PUSHBRIDGE_MAILSTORE_CA: store.caFile,
-      }),
-      silentLogger,
-    );
-    const client = new EasClient({
-      url: server.easUrl,
-      user: alice.name,
-      password: alice.password,
-      deviceId: "bench1",
-      deviceType: "iPhone",
-      protocolVersion: "16.1",
-      ...(server.caCertPem ? { caCerts: [server.caCertPem] } : {}),
-    });
+    const env = {
+      PUSHBRIDGE_LISTEN: "127.0.0.1:0",
+      PUSHBRIDGE_SETUP_LISTEN: "127.0.0.1:0",
+      PUSHBRIDGE_IMAP_URL: store.imapsUrl,
+      PUSHBRIDGE_MAILSTORE_CA: store.caFile,
+    };
+
+    // 1. The box in this process: items/s, RSS of box + client, and the no-change incremental Sync.
+    const server = await startPushbridge(resolveSettings({ ...env, PUSHBRIDGE_DATA: dataDir }), silentLogger);
+    const device = await benchDevice(server.easUrl, server.caCertPem!, alice, "bench1");
+    let inProcess: { items: number; ms: number; growth: number };
+    let idleCommands: number, idleWrites: number, idleNewKey: boolean;
     try {
-      const folders = await client.command(
-        "FolderSync",
-        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
-      );
-      const inbox = childText(
-        childrenNamed(child(folders.body, "Changes"), "Add").find((a) => childText(a, "Type") === "2"),
-        "ServerId",
-      )!;
-      const syncOnce = async (key: string, window = 512) => {
-        const reply = await client.command(
-          "Sync",
-          el(
-            AS,
-            "Sync",
-            el(
-              AS,
-              "Collections",
-              el(
-                AS,
-                "Collection",
-                textEl(AS, "SyncKey", key),
-                textEl(AS, "CollectionId", inbox),
-                textEl(AS, "WindowSize", window),
-                el(
-                  AS,
-                  "Options",
-                  textEl(AS, "FilterType", 0),
-                  el(
-                    "AirSyncBase",
-                    "BodyPreference",
-                    textEl("AirSyncBase", "Type", 1),
-                    textEl("AirSyncBase", "TruncationSize", 500),
-                  ),
-                ),
-              ),
-            ),
-          ),
-        );
-        const c = child(child(reply.body, "Collections", AS), "Collection", AS);
-        return {
-          key: childText(c, "SyncKey", AS)!,
-          adds: childrenNamed(child(c, "Commands", AS), "Add", AS).length,
-          more: child(c, "MoreAvailable", AS) !== undefined,
-        };
-      };
-      let key = (await syncOnce("0")).key;
       const rssBefore = Deno.memoryUsage().rss;
       const started = performance.now();
-      const { result: synced, peak } = await withPeakRss(async () => {
-        let total = 0;
-        for (let round = 0; round < 1000; round++) {
-          const r = await syncOnce(key);
-          total += r.adds;
-          key = r.key;
-          if (!r.more) break;
-        }
-        return total;
+      let peak = 0;
+      const { items, key } = await device.initial(512, false, async (work) => {
+        const measured = await withPeakRss(work);
+        peak = measured.peak;
+        return measured.result;
       });
-      const syncMs = performance.now() - started;
-
+      inProcess = { items, ms: performance.now() - started, growth: peak - rssBefore };
       const writesOf = () => server.store.db.get<{ n: number }>("SELECT total_changes() AS n")!.n;
-      await syncOnce(key); // settles the stored cursor
+      await device.syncOnce(key, 512, false); // settles the stored cursor
       const commandsBefore = MAIL_IMAP_STATS.commands;
       const writesBefore = writesOf();
-      const idle = await syncOnce(key);
-      const idleCommands = MAIL_IMAP_STATS.commands - commandsBefore;
-      const idleWrites = writesOf() - writesBefore;
+      const idle = await device.syncOnce(key, 512, false);
+      idleCommands = MAIL_IMAP_STATS.commands - commandsBefore;
+      idleWrites = writesOf() - writesBefore;
+      idleNewKey = idle.key !== key;
+    } finally {
+      device.client.close();
+      await server.close();
+    }
 
-      const rows = [
+    // 2. The box alone as `pushbridge serve`: peak RSS growth of the server process only.
+    const serve = await startServerProcess({ ...Deno.env.toObject(), ...env, PUSHBRIDGE_DATA: processDir });
+    const separate: { label: string; items: number; ms: number; growth: number }[] = [];
+    let hwm = 0;
+    try {
+      for (
+        const [label, window, mime] of [["text preview, window 512", 512, false], [
+          "whole MIME, window 25",
+          25,
+          true,
+        ]] as const
+      ) {
+        const phone = await benchDevice(serve.easUrl, serve.caCertPem, alice, mime ? "mime1" : "text1");
+        try {
+          const started = performance.now();
+          let growth = 0;
+          const { items } = await phone.initial(window, mime, async (work) => {
+            const measured = await withServerPeak(serve, work);
+            growth = measured.peak - measured.before;
+            return measured.result;
+          });
+          separate.push({ label, items, ms: performance.now() - started, growth });
+        } finally {
+          phone.client.close();
+        }
+      }
+    } finally {
+      hwm = (await serve.memory()).hwm;
+      await serve.stop();
+    }
+
+    const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+    const rate = (items: number, ms: number) => Math.round(items / (ms / 1000));
+    printTable(
+      `Initial sync of ${count} messages`,
+      ["path", "items", "ms", "items/s", "peak RSS growth MB"],
+      [
         [
           "raw IMAP FETCH of headers (baseline)",
           fetched,
           Math.round(baselineMs),
-          Math.round(fetched / (baselineMs / 1000)),
+          rate(fetched, baselineMs),
           "-",
         ],
         [
-          "EAS initial Sync over TLS (window 512)",
-          synced,
-          Math.round(syncMs),
-          Math.round(synced / (syncMs / 1000)),
-          ((peak - rssBefore) / 1048576).toFixed(1),
+          "EAS Sync, text preview, window 512 (box + client in one process)",
+          inProcess.items,
+          Math.round(inProcess.ms),
+          rate(inProcess.items, inProcess.ms),
+          mb(inProcess.growth),
         ],
-      ];
-      printTable(`Initial sync of ${count} messages`, [
-        "path",
-        "items",
-        "ms",
-        "items/s",
-        "peak RSS growth MB",
-      ], rows);
-      printTable("No-change incremental Sync of one folder", [
-        "IMAP commands",
-        "SQLite rows written",
-        "new key",
-      ], [[
-        idleCommands,
-        idleWrites,
-        idle.key === key ? "no" : "yes",
-      ]]);
-      await writeResult(ctx, "mail_sync", {
-        messages: count,
-        baseline: { items: fetched, ms: baselineMs, itemsPerSecond: fetched / (baselineMs / 1000) },
-        initialSync: {
-          items: synced,
-          ms: syncMs,
-          itemsPerSecond: synced / (syncMs / 1000),
-          peakRssGrowthBytes: peak - rssBefore,
-          rssNote: "RSS of the benchmark process, which runs the box and the EAS client",
-        },
-        noChangeSync: { imapCommands: idleCommands, sqliteRowsWritten: idleWrites },
-      });
-    } finally {
-      client.close();
-      await server.close();
-    }
+        ...separate.map((
+          r,
+        ) => [
+          `EAS Sync, ${r.label} (server process only)`,
+          r.items,
+          Math.round(r.ms),
+          rate(r.items, r.ms),
+          mb(r.growth),
+        ]),
+      ],
+    );
+    console.log(`server process VmHWM (peak RSS since start, incl. startup): ${mb(hwm)} MB`);
+    printTable("No-change incremental Sync of one folder", [
+      "IMAP commands",
+      "SQLite rows written",
+      "new key",
+    ], [[
+      idleCommands,
+      idleWrites,
+      idleNewKey ? "yes" : "no",
+    ]]);
+    await writeResult(ctx, "mail_sync", {
+      messages: count,
+      baseline: { items: fetched, ms: baselineMs, itemsPerSecond: fetched / (baselineMs / 1000) },
+      initialSync: {
+        items: inProcess.items,
+        ms: inProcess.ms,
+        itemsPerSecond: inProcess.items / (inProcess.ms / 1000),
+        peakRssGrowthBytes: inProcess.growth,
+        rssNote: "RSS of the benchmark process, which runs the box and the EAS client",
+      },
+      serverProcess: {
+        rssNote: "VmRSS of `pushbridge serve` alone, sampled every 20 ms from /proc during the initial sync",
+        vmHwmBytes: hwm,
+        runs: separate.map((r) => ({
+          path: r.label,
+          items: r.items,
+          ms: r.ms,
+          itemsPerSecond: r.items / (r.ms / 1000),
+          peakRssGrowthBytes: r.growth,
+        })),
+      },
+      noChangeSync: { imapCommands: idleCommands, sqliteRowsWritten: idleWrites },
+    });
   } finally {
     await store.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    await Deno.remove(processDir, { recursive: true }).catch(() => {});
   }
 }
