@@ -7,6 +7,15 @@
  * @module
  */
 import { ImapAuthError, ImapClient } from "../bridge/imap/imap_client.ts";
+import { Client as LdapClient } from "ldapts";
+import { BackendUnavailableError } from "../backend/types.ts";
+import {
+  DEFAULT_LDAP_FILTER,
+  LDAP_GAL_SETTINGS,
+  ldapConfigOf,
+  type LdapGalConfig,
+  ldapLoader,
+} from "../bridge/gal/ldap_source.ts";
 import { authMechanisms, parseExtensions, parseReply, plainAuth } from "../bridge/smtp/smtp_protocol.ts";
 
 /** Outcome of one step; "warn" works but lacks something the admin should know. */
@@ -459,8 +468,40 @@ export async function probeDav(target: ProbeTarget): Promise<ProbeResult> {
   return report.result();
 }
 
-/** Tests the directory server (LDAP or LDAPS): DNS, TCP and for ldaps:// the TLS handshake. */
-export async function probeLdap(target: Omit<ProbeTarget, "user" | "password">): Promise<ProbeResult> {
+/** What the directory test needs: the GAL source's settings (see src/bridge/gal/ldap_source.ts). */
+export interface LdapProbeTarget {
+  url: string;
+  /** Search base; the test fails without one, as the GAL would. */
+  baseDn?: string;
+  /** Service account; none means an anonymous search. */
+  bindDn?: string;
+  bindPassword?: string;
+  /** RFC 4515 filter; the GAL's default when absent. */
+  filter?: string;
+  caCerts?: string[];
+  timeoutMs?: number;
+}
+
+/** LDAP result codes the directory test explains (RFC 4511 4.1.9). */
+const LDAP_RESULT = {
+  noSuchObject: 32,
+  invalidDnSyntax: 34,
+  invalidCredentials: 49,
+  insufficientAccessRights: 50,
+} as const;
+
+function ldapCode(error: unknown): number | undefined {
+  const cause = error instanceof BackendUnavailableError ? error.cause : error;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+/**
+ * Tests the directory the way the GAL reads it: reachability, TLS for
+ * ldaps://, the service account's bind, then the GAL's own search
+ * (src/bridge/gal/ldap_source.ts) with the number of people found.
+ */
+export async function probeLdap(target: LdapProbeTarget): Promise<ProbeResult> {
   const report = new Report("GAL/LDAP");
   const timeoutMs = target.timeoutMs ?? PROBE_TIMEOUT_MS;
   const url = parseUrl(report, target.url, { ldap: 389, ldaps: 636 });
@@ -485,7 +526,79 @@ export async function probeLdap(target: Omit<ProbeTarget, "user" | "password">):
     } catch (error) {
       const { step, detail } = describeTlsError(error, hostname);
       report.add(step, "fail", detail);
+      return report.result();
     }
+  }
+  const settings: Record<string, string | undefined> = {
+    [LDAP_GAL_SETTINGS.url]: `${url.protocol}//${url.host}`,
+    [LDAP_GAL_SETTINGS.baseDn]: target.baseDn,
+    [LDAP_GAL_SETTINGS.bindDn]: target.bindDn,
+    [LDAP_GAL_SETTINGS.bindPassword]: target.bindPassword,
+    [LDAP_GAL_SETTINGS.filter]: target.filter,
+  };
+  let config: LdapGalConfig;
+  try {
+    // The probe is given the password to test; the environment's is folded in by the caller.
+    config = ldapConfigOf((key) => settings[key], target.caCerts, () => undefined)!;
+  } catch (error) {
+    report.add("Settings", "fail", message(error).replace(/^Setting "gal\.ldap\.base_dn"/, "The base DN"));
+    return report.result();
+  }
+  if (config.bindDn) {
+    const client = new LdapClient({
+      url: config.url,
+      connectTimeout: timeoutMs,
+      timeout: timeoutMs,
+      ...(ldaps && config.caCerts ? { tlsOptions: { ca: config.caCerts } } : ldaps ? { tlsOptions: {} } : {}),
+    });
+    try {
+      await client.bind(config.bindDn, config.bindPassword ?? "");
+      report.add("Bind", "ok", `Bound as '${config.bindDn}'`);
+    } catch (error) {
+      const code = ldapCode(error);
+      report.add(
+        "Bind",
+        "fail",
+        code === LDAP_RESULT.invalidCredentials
+          ? `The directory refused '${config.bindDn}' with this password`
+          : code === LDAP_RESULT.invalidDnSyntax
+          ? `'${config.bindDn}' is not a valid DN`
+          : `Bind as '${config.bindDn}' failed: ${message(error)}`,
+      );
+      return report.result();
+    } finally {
+      await client.unbind().catch(() => {});
+    }
+  } else {
+    report.add("Bind", "warn", "No bind DN: the directory is searched anonymously");
+  }
+  const filter = config.filter ?? DEFAULT_LDAP_FILTER;
+  try {
+    const people = await withTimeout(ldapLoader(config)(), timeoutMs * 4, "The search");
+    const first = people[0];
+    report.add(
+      "Search",
+      people.length ? "ok" : "warn",
+      first
+        ? `${people.length} ${
+          people.length === 1 ? "person" : "people"
+        } with an address under '${config.baseDn}', e.g. '${first.displayName} <${first.email}>'`
+        : `No entry with an address matches '${filter}' under '${config.baseDn}': the address list would be empty`,
+    );
+  } catch (error) {
+    const code = ldapCode(error);
+    const cause = error instanceof BackendUnavailableError ? error.cause : error;
+    report.add(
+      "Search",
+      "fail",
+      code === LDAP_RESULT.noSuchObject
+        ? `The base DN '${config.baseDn}' does not exist in the directory`
+        : code === LDAP_RESULT.invalidDnSyntax
+        ? `'${config.baseDn}' is not a valid DN`
+        : code === LDAP_RESULT.insufficientAccessRights
+        ? `'${config.bindDn ?? "anonymous"}' may not search '${config.baseDn}'`
+        : `Search with '${filter}' failed: ${message(cause)}`,
+    );
   }
   return report.result();
 }

@@ -24,9 +24,16 @@ import {
   type SetupHono,
   type SetupShared,
 } from "./_context.ts";
-import { LDAP_GAL_SETTINGS } from "../bridge/gal/ldap_source.ts";
+import { DEFAULT_LDAP_FILTER, LDAP_BIND_PASSWORD_ENV, LDAP_GAL_SETTINGS } from "../bridge/gal/ldap_source.ts";
 import { form, page } from "./_layout.ts";
-import { probeDav, probeImap, probeLdap, type ProbeResult, probeSmtp } from "./_probes.ts";
+import {
+  type LdapProbeTarget,
+  probeDav,
+  probeImap,
+  probeLdap,
+  type ProbeResult,
+  probeSmtp,
+} from "./_probes.ts";
 import { escapeHtml } from "./html.ts";
 
 /** The wizard's steps in order, with their titles. */
@@ -85,7 +92,7 @@ export async function runProbe(
     };
   }
   const caCerts = await mailstoreCaCerts(shared, values.caPem);
-  const user = values.testUser ?? "";
+  const user = service === "ldap" ? values.ldapBindDn?.trim() ?? "" : values.testUser ?? "";
   const password = values.testPassword ?? "";
   const target = { url, user, password, ...(caCerts ? { caCerts } : {}) };
   const result = service === "imap"
@@ -94,7 +101,7 @@ export async function runProbe(
     ? await probeSmtp(target)
     : service === "dav"
     ? await probeDav(target)
-    : await probeLdap(target);
+    : await probeLdap(ldapTarget(shared, url, values, caCerts));
   shared.audit("setup.test-connection", {
     user,
     result: result.ok ? "ok" : "failed",
@@ -103,6 +110,33 @@ export async function runProbe(
     }`,
   });
   return result;
+}
+
+/** The directory test's target from the form; an empty password field means the saved one. */
+function ldapTarget(
+  shared: SetupShared,
+  url: string,
+  values: Record<string, string | undefined>,
+  caCerts: string[] | undefined,
+): LdapProbeTarget {
+  const field = (name: string) => values[name]?.trim() || undefined;
+  const bindPassword = values.ldapBindPassword || ldapSavedPassword(shared);
+  const baseDn = field("ldapBaseDn");
+  const bindDn = field("ldapBindDn");
+  const filter = field("ldapFilter");
+  return {
+    url,
+    ...(baseDn ? { baseDn } : {}),
+    ...(bindDn ? { bindDn } : {}),
+    ...(bindPassword ? { bindPassword } : {}),
+    ...(filter ? { filter } : {}),
+    ...(caCerts ? { caCerts } : {}),
+  };
+}
+
+/** The bind password the GAL uses: the environment's, else the stored one. */
+function ldapSavedPassword(shared: SetupShared): string | undefined {
+  return shared.env[LDAP_BIND_PASSWORD_ENV] || shared.deps.store.settings.get(LDAP_GAL_SETTINGS.bindPassword);
 }
 
 async function mailstoreCaCerts(
@@ -219,7 +253,6 @@ function renderMailstore(
     `<button type="submit" class="secondary" name="test" value="${service}" data-probe="${service}">Test ${
       PROBES[service].label
     }</button><div id="probe-${service}" aria-live="polite">${probeHtml(results[service])}</div>`;
-  const ldap = values.ldapUrl ?? shared.deps.store.settings.get(LDAP_URL_SETTING) ?? "";
   return stepper("mailstore") + form(
     "/wizard/mailstore",
     csrf,
@@ -240,11 +273,59 @@ function renderMailstore(
 <section><h2>CalDAV/CardDAV (optional)</h2>${
       textInput(shared, "davUrl", "CalDAV/CardDAV server", "https://dav.example.com/", v("davUrl"))
     }${testButton("dav")}</section>
-<section><h2>Directory (optional)</h2><label for="ldapUrl">LDAP server for the global address list</label><input type="text" id="ldapUrl" name="ldapUrl" value="${
-      escapeHtml(ldap)
-    }" placeholder="ldaps://ldap.example.com">${testButton("ldap")}</section>
+${ldapSection(shared, values)}${testButton("ldap")}</section>
 <button type="submit" name="save" value="1">Save and continue</button>`,
   );
+}
+
+/** LDAP form fields and the settings keys they are saved under. */
+const LDAP_FIELDS = {
+  ldapUrl: LDAP_GAL_SETTINGS.url,
+  ldapBaseDn: LDAP_GAL_SETTINGS.baseDn,
+  ldapBindDn: LDAP_GAL_SETTINGS.bindDn,
+  ldapFilter: LDAP_GAL_SETTINGS.filter,
+} as const;
+
+function ldapSection(shared: SetupShared, values: Record<string, string>): string {
+  const stored = shared.deps.store.settings;
+  const input = (field: keyof typeof LDAP_FIELDS, label: string, placeholder: string) =>
+    `<label for="${field}">${label}</label><input type="text" id="${field}" name="${field}" value="${
+      escapeHtml(values[field] ?? stored.get(LDAP_FIELDS[field]) ?? "")
+    }" placeholder="${escapeHtml(placeholder)}" autocomplete="off">`;
+  const fromEnv = Boolean(shared.env[LDAP_BIND_PASSWORD_ENV]);
+  const hasStored = Boolean(stored.get(LDAP_GAL_SETTINGS.bindPassword));
+  const password = fromEnv
+    ? `<p class="muted">The bind password comes from the environment variable ${LDAP_BIND_PASSWORD_ENV}; it is not stored.</p>`
+    : `<label for="ldapBindPassword">Bind password</label><input type="password" id="ldapBindPassword" name="ldapBindPassword" autocomplete="new-password" placeholder="${
+      hasStored ? "saved; leave empty to keep it" : ""
+    }">
+<p class="muted">This password of a read-only directory account is stored in the box's database (unlike phone users' passwords, which never touch disk). To keep it off disk, set the environment variable ${LDAP_BIND_PASSWORD_ENV} instead and leave this field empty.</p>`;
+  return `<section><h2>Directory (optional)</h2><p>An LDAP directory (OpenLDAP, Active Directory) gives phones the office's global address list.</p>
+${input("ldapUrl", "LDAP server", "ldaps://ldap.example.com")}
+${input("ldapBaseDn", "Search base (base DN)", "ou=people,dc=example,dc=com")}
+${
+    input(
+      "ldapBindDn",
+      "Bind DN (read-only service account; empty for anonymous)",
+      "cn=pushbridge,dc=example,dc=com",
+    )
+  }
+${password}
+${input("ldapFilter", "Filter (empty for the default)", DEFAULT_LDAP_FILTER)}`;
+}
+
+/** Saves the directory fields; the bind password only when typed (an empty field keeps the saved one). */
+function saveLdap(shared: SetupShared, values: Record<string, string>): void {
+  const settings = shared.deps.store.settings;
+  for (const [field, key] of Object.entries(LDAP_FIELDS)) {
+    const value = values[field]?.trim();
+    if (value) settings.set(key, value);
+    else settings.delete(key);
+  }
+  if (!values.ldapBindDn?.trim() || !values.ldapUrl?.trim()) settings.delete(LDAP_GAL_SETTINGS.bindPassword);
+  else if (values.ldapBindPassword && !shared.env[LDAP_BIND_PASSWORD_ENV]) {
+    settings.set(LDAP_GAL_SETTINGS.bindPassword, values.ldapBindPassword);
+  }
 }
 
 function renderFinish(shared: SetupShared, csrf: string): string {
@@ -331,8 +412,11 @@ function validateMailstore(values: Record<string, string>): void {
   }
   resolveSettings({}, stored);
   const ldap = values.ldapUrl?.trim();
-  if (ldap && !/^ldaps?:\/\/[^/\s]+/.test(ldap)) {
-    throw new ConfigError("ldapUrl", `'${ldap}' is not an ldap:// or ldaps:// URL`);
+  if (ldap && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(ldap)) {
+    throw new ConfigError("ldapUrl", `'${ldap}' is not an ldap://host[:port] or ldaps://host[:port] URL`);
+  }
+  if (ldap && !values.ldapBaseDn?.trim()) {
+    throw new ConfigError("ldapBaseDn", "a directory needs a search base (base DN)");
   }
 }
 
@@ -426,9 +510,7 @@ export function registerWizard(app: SetupHono, shared: SetupShared): void {
       if (value) settings.set(key, value);
       else settings.delete(key);
     }
-    const ldap = values.ldapUrl?.trim();
-    if (ldap) settings.set(LDAP_URL_SETTING, ldap);
-    else settings.delete(LDAP_URL_SETTING);
+    saveLdap(shared, values);
     if (values.caPem?.trim() && !lockedBy(shared, "mailstoreCaFile")) {
       const path = `${shared.deps.settings.dataDir}/${MAILSTORE_CA_FILE}`;
       await Deno.writeTextFile(path, splitPemChain(values.caPem).join(""));

@@ -19,7 +19,8 @@
  * is fixed, use ldaps://.
  *
  * The service account's password is a box setting like the CardDAV URL (not
- * a user's password), stored in the box's SQLite.
+ * a user's password), stored in the box's SQLite; PUSHBRIDGE_LDAP_BIND_PASSWORD
+ * supplies it instead, so it never touches disk.
  *
  * @module
  */
@@ -38,6 +39,9 @@ export const LDAP_GAL_SETTINGS = {
   startTls: "gal.ldap.starttls",
   attributes: "gal.ldap.attributes",
 } as const;
+
+/** Environment variable that supplies the bind password instead of the stored setting. */
+export const LDAP_BIND_PASSWORD_ENV = "PUSHBRIDGE_LDAP_BIND_PASSWORD";
 
 /** The default search filter: people with an address. */
 export const DEFAULT_LDAP_FILTER = "(&(objectClass=inetOrgPerson)(mail=*))";
@@ -92,6 +96,7 @@ export interface LdapGalConfig {
 export function ldapConfigOf(
   get: (key: string) => string | undefined,
   caCerts?: string[],
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): LdapGalConfig | undefined {
   const url = get(LDAP_GAL_SETTINGS.url)?.trim();
   if (!url) return undefined;
@@ -108,7 +113,7 @@ export function ldapConfigOf(
   const bindDn = get(LDAP_GAL_SETTINGS.bindDn)?.trim();
   if (bindDn) {
     config.bindDn = bindDn;
-    config.bindPassword = get(LDAP_GAL_SETTINGS.bindPassword) ?? "";
+    config.bindPassword = env(LDAP_BIND_PASSWORD_ENV) || (get(LDAP_GAL_SETTINGS.bindPassword) ?? "");
   }
   const filter = get(LDAP_GAL_SETTINGS.filter)?.trim();
   if (filter) config.filter = filter;
