@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { backup as sqliteBackup, DatabaseSync } from "node:sqlite";
 import { Database } from "../store/database.ts";
 
 /** Retention of daily backups, with its reason. */
@@ -25,8 +26,8 @@ export interface MaintenanceResult {
 
 /**
  * Checks the database in `dataDir` and, when sound, writes
- * `backups/daily-YYYY-MM-DD.sqlite` with VACUUM INTO (a consistent copy while
- * the service keeps running, thanks to WAL).
+ * `backups/daily-YYYY-MM-DD.sqlite` with {@link copyDatabase} (a consistent
+ * copy while the service keeps running, thanks to WAL).
  */
 export async function runMaintenance(dataDir: string, now: Date = new Date()): Promise<MaintenanceResult> {
   const path = `${dataDir}/pushbridge.sqlite`;
@@ -42,12 +43,11 @@ export async function runMaintenance(dataDir: string, now: Date = new Date()): P
     integrity = db.integrityCheck();
     if (integrity === "ok") {
       backup = `${dir}/daily-${now.toISOString().slice(0, 10)}.sqlite`;
-      await Deno.remove(backup).catch(() => {});
-      db.exec(`VACUUM INTO '${backup.replaceAll("'", "''")}'`);
     }
   } finally {
     db.close();
   }
+  if (backup) await copyDatabase(path, backup);
   const daily: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (/^daily-\d{4}-\d{2}-\d{2}\.sqlite$/.test(entry.name)) daily.push(entry.name);
@@ -56,4 +56,26 @@ export async function runMaintenance(dataDir: string, now: Date = new Date()): P
   const removed = daily.slice(0, Math.max(0, daily.length - MAINTENANCE_LIMITS.keepDailyBackups));
   for (const name of removed) await Deno.remove(`${dir}/${name}`);
   return { integrity, backup, removed };
+}
+
+/**
+ * Copies the SQLite database at `source` to `target` as one consistent
+ * snapshot (committed WAL content included) with SQLite's online backup API,
+ * written beside the target and renamed into place. Not VACUUM INTO: that
+ * attaches the target, and Deno's node:sqlite allows no ATTACH unless the
+ * process runs with --allow-all, which the appliance's program does not.
+ */
+export async function copyDatabase(source: string, target: string): Promise<void> {
+  const partial = `${target}.part`;
+  await Deno.remove(partial).catch(() => {});
+  const db = new DatabaseSync(source, { readOnly: true });
+  try {
+    await sqliteBackup(db, partial);
+  } catch (error) {
+    await Deno.remove(partial).catch(() => {});
+    throw error;
+  } finally {
+    db.close();
+  }
+  await Deno.rename(partial, target);
 }

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { copyDatabase } from "../doctor/maintenance.ts";
 import { Database } from "../store/database.ts";
 import { UpdateVerificationError, type VerifiedUpdate, verifyUpdateFile } from "./update_file.ts";
 
@@ -242,7 +243,7 @@ export class UpdateInstaller {
     await Deno.rename(temporary, target);
   }
 
-  /** Forward-only migrations: the database is copied (VACUUM INTO) before the new version can migrate it. */
+  /** Forward-only migrations: the database is copied (online backup) before the new version can migrate it. */
   async #backupDatabase(from: string, to: string): Promise<PendingUpdate["backup"]> {
     const path = `${this.#o.dataDir}/pushbridge.sqlite`;
     if (!(await Deno.stat(path).catch(() => undefined))) return undefined;
@@ -254,10 +255,10 @@ export class UpdateInstaller {
     let schemaVersion: number;
     try {
       schemaVersion = db.schemaVersion;
-      db.exec(`VACUUM INTO '${backup.replaceAll("'", "''")}'`);
     } finally {
       db.close();
     }
+    await copyDatabase(path, backup);
     const old = [];
     for await (const e of Deno.readDir(dir)) if (e.name.startsWith("pre-update-")) old.push(e.name);
     old.sort();
