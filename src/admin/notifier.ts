@@ -1,4 +1,5 @@
 import { submitMessage, type SubmitOptions } from "../bridge/smtp/smtp_client.ts";
+import type { MailstoreUrl } from "../config/settings.ts";
 import type { Logger } from "../log/logger.ts";
 import { buildMessage } from "../mime/mod.ts";
 import type { Store } from "../store/mod.ts";
@@ -40,6 +41,11 @@ export interface SmtpNotifierOptions {
   submit?: (options: SubmitOptions) => Promise<unknown>;
 }
 
+/** The submission URL the SMTP client takes (smtp:// with STARTTLS, or smtps://) for a mailstore URL. */
+export function submissionUrlOf(url: MailstoreUrl): string {
+  return `${url.implicitTls ? "smtps" : "smtp"}://${url.hostname}:${url.port}`;
+}
+
 /** The address of a user: the login when it is an address, else login@default domain. */
 export function addressOf(store: Store, user: string): string | undefined {
   if (user.includes("@")) return user;
@@ -52,45 +58,64 @@ export class SmtpNotifier implements Notifier {
   constructor(private readonly options: SmtpNotifierOptions) {}
 
   async notify(user: string, subject: string, text: string): Promise<string> {
+    const recipients = [
+      addressOf(this.options.store, user),
+      this.options.store.settings.get(NOTIFY_SETTINGS.admin),
+    ]
+      .filter((a): a is string => !!a && a.includes("@"));
+    const notice = recipients.length === 0
+      ? `not sent: no address for user '${user}' and no ${NOTIFY_SETTINGS.admin}`
+      : await this.#send(recipients, subject, text);
+    this.#log(notice, { user, subject });
+    return notice;
+  }
+
+  /** Sends a test message to one address through the configured sender (the setup page's button). */
+  async sendTest(to: string): Promise<string> {
+    const address = to.trim();
+    const notice = /^[^\s@<>]+@[^\s@<>]+$/.test(address)
+      ? await this.#send(
+        [address],
+        "Pushbridge test message",
+        "This is a test message from Pushbridge. Quarantine notices and wipe confirmations are sent by this account.",
+      )
+      : `not sent: '${address}' is not an email address`;
+    this.#log(notice, { to: address, subject: "test" });
+    return notice;
+  }
+
+  async #send(recipients: string[], subject: string, text: string): Promise<string> {
     const settings = this.options.store.settings;
     const sender = settings.get(NOTIFY_SETTINGS.sender);
     const password = this.options.env?.[NOTIFY_PASSWORD_ENV] || settings.get(NOTIFY_SETTINGS.password);
     const login = settings.get(NOTIFY_SETTINGS.login) || sender;
-    const recipients = [addressOf(this.options.store, user), settings.get(NOTIFY_SETTINGS.admin)]
-      .filter((a): a is string => !!a && a.includes("@"));
-    let notice: string;
     if (!this.options.smtpUrl || !sender || !login || !password) {
-      notice =
-        `not sent: no notification sender configured (settings ${NOTIFY_SETTINGS.sender}, ${NOTIFY_SETTINGS.password} and an SMTP server)`;
-    } else if (recipients.length === 0) {
-      notice = `not sent: no address for user '${user}' and no ${NOTIFY_SETTINGS.admin}`;
-    } else {
-      try {
-        const message = buildMessage({
-          from: { name: "Pushbridge", address: sender },
-          to: [...new Set(recipients)].map((address) => ({ name: "", address })),
-          subject,
-          text,
-        });
-        await (this.options.submit ?? submitMessage)({
-          url: this.options.smtpUrl,
-          ...(this.options.caCerts ? { tls: { caCerts: this.options.caCerts } } : {}),
-          user: login,
-          password,
-          from: sender,
-          recipients: [...new Set(recipients)],
-          message,
-        });
-        notice = `sent ${new Date().toISOString()} to ${[...new Set(recipients)].join(", ")}`;
-      } catch (error) {
-        notice = `failed: ${error instanceof Error ? error.message : String(error)}`;
-      }
+      return `not sent: no notification sender configured (settings ${NOTIFY_SETTINGS.sender}, ${NOTIFY_SETTINGS.password} and an SMTP server)`;
     }
-    this.options.log?.[notice.startsWith("sent") ? "info" : "warn"]("admin.notice", {
-      user,
-      subject,
-      notice,
-    });
-    return notice;
+    const to = [...new Set(recipients)];
+    try {
+      const message = buildMessage({
+        from: { name: "Pushbridge", address: sender },
+        to: to.map((address) => ({ name: "", address })),
+        subject,
+        text,
+      });
+      await (this.options.submit ?? submitMessage)({
+        url: this.options.smtpUrl,
+        ...(this.options.caCerts ? { tls: { caCerts: this.options.caCerts } } : {}),
+        user: login,
+        password,
+        from: sender,
+        recipients: to,
+        message,
+      });
+      return `sent ${new Date().toISOString()} to ${to.join(", ")}`;
+    } catch (error) {
+      return `failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  #log(notice: string, fields: Record<string, string>): void {
+    this.options.log?.[notice.startsWith("sent") ? "info" : "warn"]("admin.notice", { ...fields, notice });
   }
 }

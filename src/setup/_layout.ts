@@ -13,6 +13,7 @@ const NAV = [
   ["/devices", "Devices"],
   ["/policies", "Policies"],
   ["/onboarding", "Phones"],
+  ["/notifications", "Notices"],
   ["/audit", "Audit log"],
   ["/maintenance", "Maintenance"],
   ["/wizard", "Setup"],

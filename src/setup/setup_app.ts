@@ -29,6 +29,7 @@ import { registerDashboard } from "./_dashboard.ts";
 import { registerDevices } from "./_devices.ts";
 import { APP_CSS, APP_JS, page } from "./_layout.ts";
 import { registerMaintenance } from "./_maintenance.ts";
+import { registerNotifications } from "./_notifications.ts";
 import { registerOnboarding } from "./_onboarding.ts";
 import { registerPolicies } from "./_policies.ts";
 import { registerWizard, runProbe } from "./_wizard.ts";
@@ -297,6 +298,7 @@ ${
   registerOnboarding(app, shared);
   registerPolicies(app, shared);
   registerMaintenance(app, shared);
+  registerNotifications(app, shared);
 
   app.notFound((c) =>
     c.req.path.startsWith("/api/") ? c.json({ error: `No API at '${c.req.path}'` }, 404) : c.html(
