@@ -1,6 +1,7 @@
 import { el, opaqueEl, textEl, toXml, type WbxmlElement } from "../../src/wbxml/mod.ts";
 import { EasClient } from "./client.ts";
 import { LOOKUP_USAGE, lookupCommand } from "./lookup_commands.ts";
+import { provision, RemoteWipeRequested } from "./provision.ts";
 
 const USAGE = `Pushbridge EAS client
 
@@ -25,6 +26,8 @@ Commands:
   estimate --collection C --key K                 GetItemEstimate of one collection
   fetch --collection C --item ID [--body-type T]  ItemOperations Fetch of a mail item (T 4 = MIME)
   attachment --ref R [--out FILE]                 ItemOperations Fetch of an attachment by FileReference
+  provision               Provision handshake: prints the policy and the final PolicyKey
+                          (use it with --policy-key; 2.5 gets the XML policy, 12.0+ the WBXML one)
   ping [--folders ID,ID --class C] [--heartbeat S]
                           Ping (held until a change or the heartbeat; no --folders repeats the last Ping)
 ${LOOKUP_USAGE}
@@ -167,6 +170,18 @@ async function main(args: string[]): Promise<number> {
         const reply = await client.command("Ping", body);
         console.log(reply.body ? toXml(reply.body) : `HTTP ${reply.status} (no WBXML body)`);
         return reply.status === 200 ? 0 : 1;
+      }
+      case "provision": {
+        try {
+          const outcome = await provision(client);
+          console.log(toXml(outcome.policy, { redact: false }));
+          console.log(`Temporary PolicyKey: ${outcome.temporaryKey}`);
+          console.log(`PolicyKey: ${outcome.finalKey}`);
+          return 0;
+        } catch (error) {
+          console.error(error instanceof Error ? error.message : String(error));
+          return error instanceof RemoteWipeRequested ? 3 : 1;
+        }
       }
       case "search":
       case "find":
