@@ -203,7 +203,7 @@ try {
         `i=0; while [ -e ${UPDATES}/incoming.pbu ] && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done`,
         "sleep 1",
         'while [ "$(systemctl show -p ActiveState --value pushbridge-update.service)" = activating ]; do sleep 2; done',
-        "journalctl -u pushbridge-update.service -o cat --no-pager | tail -n 6",
+        "journalctl -u pushbridge-update.service -o cat --no-pager | tail -n 12",
         "echo current=$(readlink /var/lib/pushbridge/releases/current)",
       ].join("; "),
     );

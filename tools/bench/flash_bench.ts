@@ -293,7 +293,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
     ], [
       ["box write_bytes during the Sync", kib(syncWrite), (syncWrite / messages).toFixed(1)],
       [
-        "baseline: SQLite state after (db + WAL)",
+        "baseline: SQLite db + WAL (size after; growth per message)",
         kib(syncDbAfter.db + syncDbAfter.wal),
         ((syncDbAfter.db + syncDbAfter.wal - syncDbBefore.db - syncDbBefore.wal) / messages).toFixed(1),
       ],
