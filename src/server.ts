@@ -187,10 +187,17 @@ export async function startPushbridge(
   let bridges = await compose(settings);
   push.hub = bridges.hub;
   let running = settings;
+  // Only what the setup page changes is applied; settings given at start by other means stay.
+  const storedAtStart = store.settings.all();
   // Saved mailstore settings apply at once (setup wizard, settings pages): new bridges first, then the
   // old ones close (held Pings answered, pooled IMAP connections logged out); phones simply reconnect.
   const applySettings = async (): Promise<AppliedSettings> => {
-    const applied = settingsToApply(running, options.env ?? Deno.env.toObject(), store.settings.all());
+    const applied = settingsToApply(
+      running,
+      options.env ?? Deno.env.toObject(),
+      store.settings.all(),
+      storedAtStart,
+    );
     const old = bridges;
     bridges = await compose(applied.settings);
     push.hub = bridges.hub;

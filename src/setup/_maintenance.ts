@@ -5,7 +5,14 @@
  * @module
  */
 import { VERSION } from "../version.ts";
-import { formValues, restartPage, type SetupHono, type SetupShared } from "./_context.ts";
+import {
+  applyNotice,
+  applySaved,
+  formValues,
+  restartPage,
+  type SetupHono,
+  type SetupShared,
+} from "./_context.ts";
 import { form, page } from "./_layout.ts";
 import { MAX_UPDATE_BYTES, queueUpdate } from "./_update.ts";
 import { createBackup, diffSettings, parseBackup, type SettingChange } from "./backup.ts";
@@ -139,14 +146,14 @@ ${
     try {
       const changes = restore(await file.text(), dryRun);
       const title = dryRun ? "<h2>Dry run: the restore would change</h2>" : "<h2>Restored</h2>";
+      // Restored mailstore settings apply at once, like the wizard's.
+      const applied = dryRun ? undefined : applyNotice(await applySaved(shared));
       return c.html(maintenancePage(
         csrf,
         `<section id="restore-result">${title}${diffTable(changes)}</section>`,
-        {
+        applied ? { kind: applied.kind, text: `Settings restored. ${applied.text}` } : {
           kind: "ok",
-          text: dryRun
-            ? "Backup checked: nothing was changed"
-            : "Settings restored; they apply after a restart",
+          text: "Backup checked: nothing was changed",
         },
       ));
     } catch (error) {
@@ -156,10 +163,9 @@ ${
   });
   app.post("/api/restore", async (c) => {
     try {
-      return c.json({
-        dryRun: c.req.query("dryRun") !== "false",
-        changes: restore(await c.req.text(), c.req.query("dryRun") !== "false"),
-      });
+      const dryRun = c.req.query("dryRun") !== "false";
+      const changes = restore(await c.req.text(), dryRun);
+      return c.json({ dryRun, changes, ...(dryRun ? {} : { applied: await applySaved(shared) }) });
     } catch (error) {
       return c.json({ error: (error as Error).message }, 400);
     }

@@ -40,32 +40,34 @@ export interface AppliedSettings {
 export type ApplySettings = () => Promise<AppliedSettings>;
 
 /**
- * The settings to run with after an apply: environment over stored values
- * for the mailstore, the running values for {@link RESTART_ONLY_SETTINGS}.
- * Throws ConfigError for a bad stored value (the running bridges stay).
+ * The settings to run with after an apply: the running settings, with every
+ * stored setting that changed since the box started (`storedAtStart`) taken
+ * from the store (the environment still wins), except the
+ * {@link RESTART_ONLY_SETTINGS}, which are only reported. Settings the box
+ * got elsewhere and nobody changed stay as they are. Throws ConfigError for a
+ * bad stored value (the running bridges stay).
  */
 export function settingsToApply(
   running: Settings,
   env: Record<string, string | undefined>,
   stored: Record<string, string>,
+  storedAtStart: Record<string, string>,
 ): AppliedSettings {
   const saved = resolveSettings(
     { ...env, PUSHBRIDGE_DATA: running.dataDir },
-    stored as Partial<
-      Record<StoredSettingKey, string>
-    >,
+    stored as Partial<Record<StoredSettingKey, string>>,
   );
-  const next: Settings = { ...saved };
+  const next: Settings = { ...running };
   const restartNeeded: string[] = [];
-  for (const key of RESTART_ONLY_SETTINGS) {
-    // The environment does not change while the box runs, so only a stored value can wait for a restart.
-    const fromStore = key !== "dataDir" && !env[SETTING_ENV[key]] && stored[key];
-    if (fromStore && JSON.stringify(saved[key]) !== JSON.stringify(running[key])) restartNeeded.push(key);
-    if (running[key] === undefined) delete next[key];
-    else (next as unknown as Record<string, unknown>)[key] = running[key];
+  for (const key of Object.keys(SETTING_ENV) as (keyof typeof SETTING_ENV)[]) {
+    if (key === "dataDir" || key === "adminPassword") continue;
+    if ((stored[key] ?? "") === (storedAtStart[key] ?? "")) continue;
+    if ((RESTART_ONLY_SETTINGS as readonly string[]).includes(key)) {
+      if (JSON.stringify(saved[key]) !== JSON.stringify(running[key])) restartNeeded.push(key);
+      continue;
+    }
+    if (saved[key] === undefined) delete next[key];
+    else (next as unknown as Record<string, unknown>)[key] = saved[key];
   }
-  // The admin password is not a stored setting: it stays what the box started with.
-  if (running.adminPassword !== undefined) next.adminPassword = running.adminPassword;
-  else delete next.adminPassword;
   return { settings: next, restartNeeded };
 }

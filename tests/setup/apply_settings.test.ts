@@ -7,7 +7,7 @@ import { EasClient } from "../../tools/eas_client/client.ts";
 import { startMailstore } from "../harness/mod.ts";
 import { adminSession } from "./_session.ts";
 
-Deno.test("settingsToApply() takes the stored mailstore and keeps listeners, certificate and host name until a restart", () => {
+Deno.test("settingsToApply() takes what changed in the store and keeps listeners, certificate and host name until a restart", () => {
   const boxEnv = {
     PUSHBRIDGE_DATA: "/tmp/box",
     PUSHBRIDGE_LISTEN: "127.0.0.1:0",
@@ -20,7 +20,8 @@ Deno.test("settingsToApply() takes the stored mailstore and keeps listeners, cer
     publicHostName: "box.example.org",
     tls: "/etc/cert.pem:/etc/key.pem",
   };
-  const applied = settingsToApply(running, boxEnv, stored);
+  const applied = settingsToApply(running, boxEnv, stored, {});
+  assert.equal(applied.settings.imapUrl?.hostname, "mail.example.org");
   assert.equal(applied.settings.imapUrl?.port, 993);
   assert.equal(applied.settings.smtpUrl?.port, 587);
   assert.equal(applied.settings.publicHostName, undefined);
@@ -30,13 +31,23 @@ Deno.test("settingsToApply() takes the stored mailstore and keeps listeners, cer
   assert.equal(applied.settings.adminPassword, "seeded-admin-pw");
   assert.deepEqual(applied.restartNeeded, ["tls", "publicHostName"]);
 
-  // The environment still wins over the store; nothing changed means nothing waits for a restart.
+  // The environment still wins over the store.
   const env = settingsToApply(running, { ...boxEnv, PUSHBRIDGE_IMAP_URL: "imap://env.example.org" }, {
     imapUrl: "imaps://mail.example.org",
-  });
+  }, {});
   assert.equal(env.settings.imapUrl?.hostname, "env.example.org");
   assert.deepEqual(env.restartNeeded, []);
-  assert.throws(() => settingsToApply(running, boxEnv, { imapUrl: "ftp://x" }), /PUSHBRIDGE_IMAP_URL/);
+
+  // What nobody changed since the start stays, even when it did not come from the store; a cleared value goes.
+  const given = { ...running, imapUrl: applied.settings.imapUrl!, smtpUrl: applied.settings.smtpUrl! };
+  const kept = settingsToApply(given, {}, { smtpUrl: "smtp://other.example.org" }, {});
+  assert.equal(kept.settings.imapUrl?.hostname, "mail.example.org");
+  assert.equal(kept.settings.smtpUrl?.hostname, "other.example.org");
+  const cleared = settingsToApply(given, {}, {}, { smtpUrl: "smtp://mail.example.org:587" });
+  assert.equal(cleared.settings.smtpUrl, undefined);
+  assert.equal(cleared.settings.imapUrl?.hostname, "mail.example.org");
+
+  assert.throws(() => settingsToApply(running, boxEnv, { imapUrl: "ftp://x" }, {}), /PUSHBRIDGE_IMAP_URL/);
 });
 
 Deno.test({
