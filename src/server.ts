@@ -198,8 +198,10 @@ export async function startPushbridge(
       store.settings.all(),
       storedAtStart,
     );
+    const fresh = await compose(applied.settings);
+    // Taken after the await: of two overlapping applies, each closes what it replaced, nothing leaks.
     const old = bridges;
-    bridges = await compose(applied.settings);
+    bridges = fresh;
     push.hub = bridges.hub;
     running = applied.settings;
     old.hub.close();
