@@ -7,6 +7,11 @@
  * 25 whole MIME messages, beside the in-process figure (box + client); and for
  * a no-change incremental sync the IMAP commands the mail backend issued and
  * the SQLite rows written.
+ *
+ * The server's RSS follows V8's garbage collection as much as what it keeps:
+ * a long initial sync runs with few or no major GCs, so promoted garbage
+ * shows as growth. PUSHBRIDGE_BENCH_V8_FLAGS passes V8 flags to the server
+ * process to compare, e.g. `--max-old-space-size=64`.
  */
 import { MAIL_IMAP_STATS } from "../../src/bridge/imap/_mail_session_imap.ts";
 import { ImapClient } from "../../src/bridge/imap/imap_client.ts";
@@ -80,8 +85,9 @@ interface ServerProcess {
 
 async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const main = new URL("../../src/main.ts", import.meta.url).pathname;
+  const v8Flags = Deno.env.get("PUSHBRIDGE_BENCH_V8_FLAGS");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "serve"],
+    args: ["run", "-A", ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []), main, "serve"],
     env,
     stdout: "piped",
     stderr: "null",
@@ -118,11 +124,8 @@ async function startServerProcess(env: Record<string, string>): Promise<ServerPr
   };
 }
 
-/** Samples the server's VmRSS every 20 ms while `work` runs; returns its result, RSS before and the peak. */
-async function withServerPeak<T>(
-  server: ServerProcess,
-  work: () => Promise<T>,
-): Promise<{ result: T; before: number; peak: number }> {
+/** Samples the server's VmRSS every 20 ms until stopped; growth is measured from the RSS at the start. */
+async function sampleServerRss(server: ServerProcess) {
   const before = (await server.memory()).rss;
   let peak = before;
   let sampling = true;
@@ -132,15 +135,16 @@ async function withServerPeak<T>(
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
-  let result: T;
-  try {
-    result = await work();
-  } finally {
-    sampling = false;
-    await sampler;
-  }
-  peak = Math.max(peak, (await server.memory()).rss);
-  return { result, before, peak };
+  return {
+    /** Peak growth so far. */
+    growth: () => peak - before,
+    async stop(): Promise<number> {
+      sampling = false;
+      await sampler;
+      peak = Math.max(peak, (await server.memory()).rss);
+      return peak - before;
+    },
+  };
 }
 
 /** Body preferences of the two device kinds: a 500-byte plain text preview, or whole MIME (type 4). */
@@ -218,22 +222,16 @@ async function benchDevice(
     };
   };
   /** SyncKey 0, then windows until MoreAvailable is gone; the items received and the last key. */
-  const initial = async (
-    window: number,
-    mime: boolean,
-    measured: (work: () => Promise<number>) => Promise<number>,
-  ) => {
+  const initial = async (window: number, mime: boolean, onWindow?: (items: number) => void) => {
     let key = (await syncOnce("0", window, mime)).key;
-    const items = await measured(async () => {
-      let total = 0;
-      for (let round = 0; round < 100_000; round++) {
-        const r = await syncOnce(key, window, mime);
-        total += r.adds;
-        key = r.key;
-        if (!r.more) break;
-      }
-      return total;
-    });
+    let items = 0;
+    for (let round = 0; round < 100_000; round++) {
+      const r = await syncOnce(key, window, mime);
+      items += r.adds;
+      key = r.key;
+      onWindow?.(items);
+      if (!r.more) break;
+    }
     return { items, key };
   };
   return { client, syncOnce, initial };
@@ -276,12 +274,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
     try {
       const rssBefore = Deno.memoryUsage().rss;
       const started = performance.now();
-      let peak = 0;
-      const { items, key } = await device.initial(512, false, async (work) => {
-        const measured = await withPeakRss(work);
-        peak = measured.peak;
-        return measured.result;
-      });
+      const { result: { items, key }, peak } = await withPeakRss(() => device.initial(512, false));
       inProcess = { items, ms: performance.now() - started, growth: peak - rssBefore };
       const writesOf = () => server.store.db.get<{ n: number }>("SELECT total_changes() AS n")!.n;
       await device.syncOnce(key, 512, false); // settles the stored cursor
@@ -297,47 +290,56 @@ export async function bench(ctx: BenchContext): Promise<void> {
     }
 
     // 2. The box alone as `pushbridge serve`: peak RSS growth of the server process only.
-    const serve = await startServerProcess({ ...Deno.env.toObject(), ...env, PUSHBRIDGE_DATA: processDir });
-    const separate: { label: string; items: number; ms: number; growth: number }[] = [];
-    let hwm = 0;
-    try {
-      for (
-        const [label, window, mime] of [["text preview, window 512", 512, false], [
-          "whole MIME, window 25",
-          25,
-          true,
-        ]] as const
-      ) {
-        const phone = await benchDevice(serve.easUrl, serve.caCertPem, alice, mime ? "mime1" : "text1");
-        try {
-          const started = performance.now();
-          let growth = 0;
-          const { items } = await phone.initial(window, mime, async (work) => {
-            const measured = await withServerPeak(serve, work);
-            growth = measured.peak - measured.before;
-            return measured.result;
-          });
-          separate.push({ label, items, ms: performance.now() - started, growth });
-        } finally {
-          phone.client.close();
-        }
+    // Each path in a fresh server process, so one run's heap does not carry into the next.
+    // Growth after a tenth, half and all of the messages: flat means the later figures stay put.
+    const checkpoints = [count / 10, count / 2, count];
+    const separate: {
+      label: string;
+      items: number;
+      ms: number;
+      growth: number;
+      growthAt: number[];
+      hwm: number;
+    }[] = [];
+    const paths = [["text preview, window 512", 512, false], ["whole MIME, window 25", 25, true]] as const;
+    for (const [label, window, mime] of paths) {
+      const serve = await startServerProcess({
+        ...Deno.env.toObject(),
+        ...env,
+        PUSHBRIDGE_DATA: `${processDir}/${mime ? "mime" : "text"}`,
+      });
+      const phone = await benchDevice(serve.easUrl, serve.caCertPem, alice, mime ? "mime1" : "text1");
+      try {
+        const started = performance.now();
+        const sampler = await sampleServerRss(serve);
+        const growthAt: number[] = [];
+        const { items } = await phone.initial(window, mime, (items) => {
+          while (growthAt.length < checkpoints.length - 1 && items >= checkpoints[growthAt.length]!) {
+            growthAt.push(sampler.growth());
+          }
+        });
+        const growth = await sampler.stop();
+        growthAt.push(growth);
+        const { hwm } = await serve.memory();
+        separate.push({ label, items, ms: performance.now() - started, growth, growthAt, hwm });
+      } finally {
+        phone.client.close();
+        await serve.stop();
       }
-    } finally {
-      hwm = (await serve.memory()).hwm;
-      await serve.stop();
     }
 
     const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
     const rate = (items: number, ms: number) => Math.round(items / (ms / 1000));
     printTable(
       `Initial sync of ${count} messages`,
-      ["path", "items", "ms", "items/s", "peak RSS growth MB"],
+      ["path", "items", "ms", "items/s", "peak RSS growth MB", `growth MB after ${checkpoints.join(" / ")}`],
       [
         [
           "raw IMAP FETCH of headers (baseline)",
           fetched,
           Math.round(baselineMs),
           rate(fetched, baselineMs),
+          "-",
           "-",
         ],
         [
@@ -346,6 +348,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
           Math.round(inProcess.ms),
           rate(inProcess.items, inProcess.ms),
           mb(inProcess.growth),
+          "-",
         ],
         ...separate.map((
           r,
@@ -355,10 +358,15 @@ export async function bench(ctx: BenchContext): Promise<void> {
           Math.round(r.ms),
           rate(r.items, r.ms),
           mb(r.growth),
+          r.growthAt.map(mb).join(" / "),
         ]),
       ],
     );
-    console.log(`server process VmHWM (peak RSS since start, incl. startup): ${mb(hwm)} MB`);
+    console.log(
+      `server process VmHWM (peak RSS since start, incl. startup): ${
+        separate.map((r) => mb(r.hwm)).join(" / ")
+      } MB`,
+    );
     printTable("No-change incremental Sync of one folder", [
       "IMAP commands",
       "SQLite rows written",
@@ -380,13 +388,14 @@ export async function bench(ctx: BenchContext): Promise<void> {
       },
       serverProcess: {
         rssNote: "VmRSS of `pushbridge serve` alone, sampled every 20 ms from /proc during the initial sync",
-        vmHwmBytes: hwm,
         runs: separate.map((r) => ({
           path: r.label,
           items: r.items,
           ms: r.ms,
           itemsPerSecond: r.items / (r.ms / 1000),
           peakRssGrowthBytes: r.growth,
+          vmHwmBytes: r.hwm,
+          peakRssGrowthBytesAt: Object.fromEntries(checkpoints.map((c, i) => [c, r.growthAt[i]])),
         })),
       },
       noChangeSync: { imapCommands: idleCommands, sqliteRowsWritten: idleWrites },
