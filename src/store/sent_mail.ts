@@ -14,7 +14,11 @@ export type SendClaim =
   | { kind: "sent"; sameMessage: boolean; messageId: string }
   /** Another attempt is submitting right now (less than SUBMITTING_STALE_MS ago). */
   | { kind: "in-flight" }
-  /** An attempt started long ago and never finished (the box crashed or was killed mid-send). */
+  /**
+   * An attempt that will never finish: started long ago, or claimed by an earlier run of the
+   * box (it crashed or was killed mid-send), so the phone's retry right after a restart need not
+   * wait SUBMITTING_STALE_MS.
+   */
   | { kind: "stale"; messageId: string };
 
 interface Row {
@@ -32,6 +36,9 @@ interface Row {
  * success does not.
  */
 export class SentMailRepository {
+  /** Keys this process claimed and has not finished: any other "submitting" row belongs to a dead process. */
+  readonly #mine = new Set<string>();
+
   constructor(private readonly db: Database) {}
 
   /**
@@ -66,6 +73,7 @@ export class SentMailRepository {
           now,
           now,
         );
+        this.#mine.add(`${user}\0${dedupKey}`);
         return { kind: "claimed" } as const;
       }
       if (row.state === "sent") {
@@ -75,7 +83,11 @@ export class SentMailRepository {
           messageId: row.message_id,
         } as const;
       }
-      if (now - row.updated < SUBMITTING_STALE_MS) return { kind: "in-flight" } as const;
+      const key = `${user}\0${dedupKey}`;
+      if (this.#mine.has(key) && now - row.updated < SUBMITTING_STALE_MS) {
+        return { kind: "in-flight" } as const;
+      }
+      this.#mine.add(key);
       // Take the stale record over so a third concurrent retry sees it in flight.
       this.db.run(
         "UPDATE sent_mail SET updated = ? WHERE user = ? AND dedup_key = ?",
@@ -89,6 +101,7 @@ export class SentMailRepository {
 
   /** Records that the SMTP server accepted the message. */
   markSent(user: string, dedupKey: string, now = Date.now()): void {
+    this.#mine.delete(`${user}\0${dedupKey}`);
     this.db.run(
       "UPDATE sent_mail SET state = 'sent', updated = ? WHERE user = ? AND dedup_key = ?",
       now,
@@ -99,6 +112,7 @@ export class SentMailRepository {
 
   /** Forgets a claim whose submission failed (nothing was sent), so the phone's retry sends. */
   release(user: string, dedupKey: string): void {
+    this.#mine.delete(`${user}\0${dedupKey}`);
     this.db.run(
       "DELETE FROM sent_mail WHERE user = ? AND dedup_key = ? AND state = 'submitting'",
       user,

@@ -67,3 +67,26 @@ Deno.test("sentMail.release() forgets a failed attempt so the retry submits agai
     store.close();
   }
 });
+
+Deno.test("sentMail.claim() hands a claim left by an earlier run of the box over at once (crash mid-send)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pushbridge-sent-" });
+  try {
+    const before = Store.open(`${dir}/db.sqlite`);
+    assert.deepEqual(before.sentMail.claim("alice", "k1", "d1", "<m1@x>", 1000), { kind: "claimed" });
+    // The process dies here: no markSent, no release.
+    before.close();
+    const after = Store.open(`${dir}/db.sqlite`);
+    try {
+      assert.deepEqual(after.sentMail.claim("alice", "k1", "d1", "<m1@x>", 2000), {
+        kind: "stale",
+        messageId: "<m1@x>",
+      });
+      // The retry that took it over is now this process's own attempt: a third one waits.
+      assert.deepEqual(after.sentMail.claim("alice", "k1", "d1", "<m1@x>", 2500), { kind: "in-flight" });
+    } finally {
+      after.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
