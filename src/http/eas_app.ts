@@ -176,7 +176,7 @@ async function handlePost(
     if (deps.tracer?.isTracing(device.id)) seen.raw = raw;
     else if (body !== undefined) raw = EMPTY_BODY;
     const request: EasRequest = { body, raw, contentType, query, headers };
-    const context = {
+    const context = new RequestContext(deps, {
       user,
       credentials: auth.credentials,
       device,
@@ -196,8 +196,7 @@ async function handlePost(
           }),
         }
         : {}),
-    } as CommandContext;
-    defineUserServices(context, deps, auth.credentials, user);
+    });
     // A new Ping or Sync supersedes the device's held request at once (its resources are freed).
     if (deps.push && (query.command === "Ping" || query.command === "Sync")) {
       deps.push.hub.supersede(user, query.deviceId);
@@ -223,42 +222,67 @@ const EMPTY_BODY = new Uint8Array(0);
 
 type UserServices = ReturnType<NonNullable<EasAppDeps["servicesFor"]>>;
 
-/**
- * Adds the user's backend, mail operations and per-user services to the
- * context as getters that build them on first use: a held Ping uses none of
- * them, and whatever a request builds stays alive for as long as it waits.
- */
-function defineUserServices(
-  context: CommandContext,
-  deps: EasAppDeps,
-  credentials: Credentials,
-  user: string,
-): void {
-  const { backendFor, mailOpsFor, servicesFor } = deps;
-  let services: UserServices | undefined;
-  const service = (name: keyof UserServices): PropertyDescriptor => ({
-    get: () => (services ??= servicesFor!(credentials, user))[name],
-    enumerable: true,
-  });
-  Object.defineProperties(context, {
-    backend: once(() => backendFor(credentials)),
-    ...(mailOpsFor ? { mailOps: once(() => mailOpsFor(credentials)) } : {}),
-    ...(servicesFor
-      ? {
-        oof: service("oof"),
-        identity: service("identity"),
-        passwordRecovery: service("passwordRecovery"),
-        gal: service("gal"),
-        mailSearch: service("mailSearch"),
-      }
-      : {}),
-  });
+/** The fields of a command context that are not built on first use. */
+type PlainContext = Omit<CommandContext, "backend" | "mailOps" | keyof UserServices>;
+
+/** The plain fields, assigned in the constructor, and the service getters defined below. */
+interface RequestContext extends PlainContext, UserServices {
+  readonly mailOps?: MailOperations;
 }
 
-/** A property whose value is made on first read. */
-function once<T>(make: () => T): PropertyDescriptor {
-  let made: { value: T } | undefined;
-  return { get: () => (made ??= { value: make() }).value, enumerable: true };
+/**
+ * The command context of one request. The user's backend, mail operations
+ * and per-user services are getters on the prototype that build them on first
+ * use: a held Ping uses none of them, and whatever a request builds (a
+ * closure per request included) stays alive for as long as it waits.
+ */
+class RequestContext implements CommandContext {
+  readonly #deps: EasAppDeps;
+  #backend: CompositeBackend | undefined;
+  #mailOps: MailOperations | undefined;
+  #services: UserServices | undefined;
+
+  constructor(deps: EasAppDeps, fields: PlainContext) {
+    this.#deps = deps;
+    Object.assign(this, fields);
+  }
+
+  get backend(): CompositeBackend {
+    return this.#backend ??= this.#deps.backendFor(this.credentials);
+  }
+
+  /** The user's mail operations (the `mailOps` getter), made once per request. */
+  operations(): MailOperations | undefined {
+    return this.#mailOps ??= this.#deps.mailOpsFor?.(this.credentials);
+  }
+
+  /** The per-user services (Out of Office, identity, GAL, contacts, availability, mailbox search), made once per request. */
+  services(): UserServices {
+    return this.#services ??= this.#deps.servicesFor?.(this.credentials, this.user) ?? {};
+  }
+}
+
+Object.defineProperty(RequestContext.prototype, "mailOps", {
+  get(this: RequestContext) {
+    return this.operations();
+  },
+});
+/** Every per-user service, as a getter of RequestContext (a missing one is a type error here). */
+const USER_SERVICES: Record<keyof UserServices, true> = {
+  oof: true,
+  identity: true,
+  passwordRecovery: true,
+  gal: true,
+  contacts: true,
+  availability: true,
+  mailSearch: true,
+};
+for (const name of Object.keys(USER_SERVICES) as (keyof UserServices)[]) {
+  Object.defineProperty(RequestContext.prototype, name, {
+    get(this: RequestContext) {
+      return this.services()[name];
+    },
+  });
 }
 
 /** What handlePost learned about a request, for the trace and the traffic meter. */
