@@ -34,6 +34,7 @@ import {
   DavPreconditionError,
   DavRefusedError,
   type DavResponse,
+  DavServerError,
   DavSyncTokenError,
   propKey,
 } from "./dav_client.ts";
@@ -518,7 +519,11 @@ class DavCollectionSource implements SyncSource<ModelObject> {
         }
         incremental = true;
       } catch (error) {
-        if (!(error instanceof DavSyncTokenError)) throw error;
+        // An unknown token: RFC 6578 3.2 says 403 valid-sync-token, Xandikos 0.2 answers 500 (its
+        // tokens are git commits, gone when the collection is recreated or restored). Either way the
+        // full listing below is correct; when the server is really down it fails as well.
+        if (!(error instanceof DavSyncTokenError || error instanceof DavServerError)) throw error;
+        this.o.log?.("dav.sync_token_refused", { collection: this.href, error: error.message });
       }
     }
     if (!incremental && !(stored && ctag && stored.ctag === ctag && !token)) {

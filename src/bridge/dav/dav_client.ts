@@ -51,6 +51,18 @@ export class DavSyncTokenError extends Error {
   }
 }
 
+/**
+ * The server answered 5xx. Still a BackendUnavailableError; the status lets a caller that has a
+ * safe fallback use it (Xandikos 0.2 answers 500 to a sync-collection with a token it does not
+ * know, where RFC 6578 3.2 asks for 403 valid-sync-token).
+ */
+export class DavServerError extends BackendUnavailableError {
+  constructor(message: string, readonly status: number) {
+    super(message);
+    this.name = "DavServerError";
+  }
+}
+
 /** Home sets of the user (RFC 4791 6.2.1, RFC 6352 7.1.1). */
 export interface DavHomes {
   principal: string;
@@ -112,7 +124,7 @@ export class DavClient {
     }
     if (response.status >= 500) {
       await response.body?.cancel();
-      throw new BackendUnavailableError(`DAV ${method} '${href}' answered ${response.status}`);
+      throw new DavServerError(`DAV ${method} '${href}' answered ${response.status}`, response.status);
     }
     return response;
   }
