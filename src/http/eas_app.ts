@@ -16,6 +16,7 @@ import { type ProtocolTracer, readAll, type TrafficMeter } from "../log/trace.ts
 import { type PushContext, syncWaiter } from "../push/push_context.ts";
 import type { Store } from "../store/mod.ts";
 import type { DeviceRecord } from "../store/devices.ts";
+import { isStoreUnavailable } from "../store/database.ts";
 import { decode, encode, encodeStream, WbxmlSyntaxError } from "../wbxml/mod.ts";
 import type { Authenticator } from "./auth.ts";
 import { type BodyTimeouts, checkHeaderSize, InFlightLimiter, readLimitedBody } from "./request_limits.ts";
@@ -390,6 +391,14 @@ function errorResponse(error: unknown, log: Logger, where: Record<string, string
   if (error instanceof BackendUnavailableError) {
     log.warn("eas.backend_unavailable", { ...where, error: error.message });
     return plain(503, "Mailstore unavailable, retry later", { "Retry-After": "30" });
+  }
+  if (isStoreUnavailable(error)) {
+    // Nothing was committed (the transaction rolled back); the phone retries the same request.
+    log.error("eas.store_unavailable", {
+      ...where,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return plain(503, "Storage busy, retry later", { "Retry-After": "30" });
   }
   if (error instanceof EasStatusError) {
     // A handler that let its in-band status escape: still no stack trace.

@@ -1,6 +1,29 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { type Migration, MIGRATIONS } from "./migrations/mod.ts";
 
+/**
+ * SQLite result codes (https://sqlite.org/rescode.html) that mean the store cannot be written
+ * now, not that the request was wrong: BUSY and LOCKED (another writer, e.g. the admin CLI, held
+ * the file past busy_timeout), READONLY (the data partition remounted read-only), IOERR and FULL.
+ */
+const UNAVAILABLE_CODES = new Set([5, 6, 8, 10, 13]);
+
+/** Whether an error is one of UNAVAILABLE_CODES: answered 503 with Retry-After, and the transaction rolled back. */
+export function isStoreUnavailable(error: unknown): boolean {
+  const { code, errcode, message } = (error ?? {}) as {
+    code?: unknown;
+    errcode?: unknown;
+    message?: unknown;
+  };
+  if (code !== "ERR_SQLITE_ERROR") return false;
+  if (typeof errcode === "number") return UNAVAILABLE_CODES.has(errcode & 0xff);
+  // exec() errors carry no errcode, only SQLite's message for the code (sqlite3_errstr).
+  return typeof message === "string" && UNAVAILABLE_MESSAGES.test(message);
+}
+
+const UNAVAILABLE_MESSAGES =
+  /database is locked|database table is locked|readonly database|disk I\/O error|database or disk is full/;
+
 /** A value SQLite accepts as a parameter. */
 export type SqlValue = SQLInputValue;
 
