@@ -70,6 +70,8 @@ export interface FaultProxy {
   url: string;
   port: number;
   stats: FaultStats;
+  /** Closes every open connection (a backend restart, seen from the box). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -332,6 +334,9 @@ export function startHttpFaultProxy(options: HttpProxyOptions): FaultProxy {
     url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     stats,
+    dropConnections() {
+      for (const conn of open) closeQuietly(conn);
+    },
     async close() {
       closing = true;
       listener.close();
@@ -402,6 +407,9 @@ export function startTcpFaultProxy(options: TcpProxyOptions): FaultProxy {
     url: `127.0.0.1:${port}`,
     port,
     stats,
+    dropConnections() {
+      for (const conn of open) closeQuietly(conn);
+    },
     async close() {
       listener.close();
       for (const conn of open) closeQuietly(conn);
