@@ -7,6 +7,9 @@
  *   offers VEVENT, VTODO and VJOURNAL, so it shows as a Calendar, a Tasks and a Notes folder.
  * - No schedule-outbox-URL (no RFC 6638 scheduling): meetings are written as they are.
  * - Sync tokens and ctags are git commit ids; sync-collection reports deletions as 404 responses.
+ *   An unknown token gets 500, not 403 valid-sync-token; the bridge falls back to the ETag listing.
+ * - MKCALENDAR ignores supported-calendar-component-set: a calendar made by FolderCreate also
+ *   lists as a Tasks and a Notes folder.
  */
 import assert from "node:assert/strict";
 import { startXandikos, type XandikosServer } from "../../harness/_xandikos.ts";
@@ -278,5 +281,47 @@ Deno.test("DavBackend falls back to a full listing when Xandikos answers 500 to 
     assert.ok(client.calls.includes(`PROPFIND ${server.calendar}`), client.calls.join("\n"));
     assert.equal(next.items.length, 2);
     assert.ok(next.items.some((i) => i.id === first.items[0]!.id));
+  });
+});
+
+Deno.test("DavBackend creates, renames and deletes calendars and address books on Xandikos", async () => {
+  await withXandikos(async ({ backend }) => {
+    for (const type of [FOLDER_TYPE.UserCalendar, FOLDER_TYPE.UserContacts]) {
+      const key = await backend.createFolder(type, "Holidays");
+      let folder = (await backend.listFolders()).find((f) => f.key === key);
+      assert.equal(folder?.displayName, "Holidays");
+      await backend.renameFolder(key, "Vacations");
+      folder = (await backend.listFolders()).find((f) => f.key === key);
+      assert.equal(folder?.displayName, "Vacations");
+      // Xandikos ignores supported-calendar-component-set in MKCALENDAR (Radicale keeps it): the new
+      // calendar offers VEVENT, VTODO and VJOURNAL, so it also lists as a Tasks and a Notes folder,
+      // and deleting it removes all three.
+      const href = key.slice("dav:".length, key.indexOf("#"));
+      const expected = type === FOLDER_TYPE.UserCalendar
+        ? ["VEVENT", "VTODO", "VJOURNAL"].map((c) => `dav:${href}#${c}`)
+        : [key];
+      assert.deepEqual(
+        (await backend.listFolders()).filter((f) => f.key.startsWith(`dav:${href}#`)).map((f) => f.key)
+          .sort(),
+        [...expected].sort(),
+      );
+      assert.deepEqual((await backend.deleteFolder(key)).sort(), [...expected].sort());
+      assert.ok(!(await backend.listFolders()).some((f) => f.key.startsWith(`dav:${href}#`)));
+    }
+  });
+});
+
+Deno.test("DavBackend keeps tasks of the shared Xandikos calendar apart from its events", async () => {
+  await withXandikos(async ({ server, backend }) => {
+    const tasks = backend.syncSource(`dav:${server.calendar}#VTODO`, { bodyPreferences: [], filterType: 0 });
+    const events = backend.syncSource(`dav:${server.calendar}#VEVENT`, {
+      bodyPreferences: [],
+      filterType: 0,
+    });
+    const task = await tasks.add({ subject: "Water plants", complete: 0 });
+    await events.add({ subject: "Lunch", startTime: "20300320T120000Z", endTime: "20300320T130000Z" });
+    assert.deepEqual((await tasks.scan(undefined, undefined)).items.map((i) => i.id), [task.id]);
+    assert.equal((await events.scan(undefined, undefined)).items.length, 1);
+    assert.equal((await fetchOne(tasks, task.id) as { subject?: string }).subject, "Water plants");
   });
 });
