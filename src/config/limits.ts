@@ -37,7 +37,7 @@ export const LIMITS = {
    * Password checks one client address may have waiting on the mailstore at once. Cached logins
    * pass without one, so an office behind NAT is not limited; a login flood is.
    */
-  maxAuthChecksPerIp: 16,
+  maxAuthChecksPerIp: 64,
   /** Retry-After seconds of a 503 for a limit above. */
   busyRetryAfterSeconds: 5,
   /** Largest Sync WindowSize a client may ask for (MS-ASCMD 2.2.3.199: 512 is the protocol maximum). */

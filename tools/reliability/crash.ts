@@ -9,92 +9,22 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import { EasClient } from "../eas_client/client.ts";
 import { seededRandom } from "../fault_proxy.ts";
 import { imapCommand } from "../../tests/harness/imap_peek.ts";
-import { freePorts } from "../../tests/harness/free_port.ts";
-import { type Mailstore, startMailstore } from "../../tests/harness/mod.ts";
+import { startMailstore } from "../../tests/harness/mod.ts";
+import { BoxProcess } from "./box_process.ts";
 import { imapTruth, Phone } from "./phone.ts";
 import type { ScenarioResult } from "./result.ts";
 
 const FH = "FolderHierarchy";
 const CM = "ComposeMail";
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
 /** Options of one run. */
 export interface CrashOptions {
   kills: number;
   seed?: number;
-}
-
-/** The box as a child process that can be killed and started again on the same data and port. */
-class BoxProcess {
-  #child?: Deno.ChildProcess;
-  readonly port: number;
-  caPem = "";
-  restarts = 0;
-
-  constructor(readonly dataDir: string, readonly mailstore: Mailstore) {
-    this.port = freePorts(1)[0]!;
-  }
-
-  async start(): Promise<void> {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MAIN, "serve"],
-      env: {
-        PUSHBRIDGE_DATA: this.dataDir,
-        PUSHBRIDGE_LISTEN: `127.0.0.1:${this.port}`,
-        PUSHBRIDGE_SETUP_LISTEN: "127.0.0.1:0",
-        PUSHBRIDGE_IMAP_URL: this.mailstore.imapUrl,
-        PUSHBRIDGE_SMTP_URL: this.mailstore.smtpUrl,
-        PUSHBRIDGE_MAILSTORE_CA: this.mailstore.caFile,
-        PUSHBRIDGE_LOG_LEVEL: "error",
-        DENO_NO_UPDATE_CHECK: "1",
-      },
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.port }).catch(() => undefined);
-      if (conn) {
-        conn.close();
-        this.caPem ||= await Deno.readTextFile(`${this.dataDir}/tls/ca.pem`);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error("The box did not start listening within 30 s");
-  }
-
-  /** SIGKILL, then the database check; returns the integrity_check answer. */
-  async kill(): Promise<string> {
-    const child = this.#child!;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await child.status;
-    const db = new DatabaseSync(`${this.dataDir}/pushbridge.sqlite`);
-    try {
-      const row = db.prepare("PRAGMA integrity_check").get() as Record<string, string>;
-      return Object.values(row)[0] ?? "";
-    } finally {
-      db.close();
-    }
-  }
-
-  async stop(): Promise<void> {
-    try {
-      this.#child?.kill("SIGKILL");
-      await this.#child?.status;
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /** Runs the scenario with its own mailstore and box process; returns its table row. */

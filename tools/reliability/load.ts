@@ -1,0 +1,179 @@
+/**
+ * Scenario "load": the box as its own process against real Dovecot, with
+ * `pings` devices holding Pings and `syncers` devices syncing in a loop while
+ * mail arrives, for `durationSeconds`. Every delivery must wake its user's
+ * Pings; a Ping or Sync answered with anything but 200 is an error. The
+ * 10,000 Pings + 100 syncing devices for 30 minutes of the issue is
+ * `--pings 10000 --syncers 100 --duration 1800`.
+ *
+ * @module
+ */
+import { childText, el, textEl } from "../../src/wbxml/mod.ts";
+import { EasClient } from "../eas_client/client.ts";
+import {
+  closeAll,
+  type HeldPing,
+  holdPings,
+  pingBytes,
+  repeatPing,
+  type SimDevice,
+} from "../load/ping_load.ts";
+import { seededRandom } from "../fault_proxy.ts";
+import { startMailstore } from "../../tests/harness/mod.ts";
+import { BoxProcess } from "./box_process.ts";
+import { Phone } from "./phone.ts";
+import type { ScenarioResult } from "./result.ts";
+
+/** Options of one run. */
+export interface LoadOptions {
+  pings: number;
+  syncers: number;
+  durationSeconds: number;
+  seed?: number;
+}
+
+function percentile(values: number[], p: number): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+/** Runs the scenario; returns its table row. */
+export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
+  const random = seededRandom(options.seed ?? 9);
+  // One user per 100 Ping devices (a watcher connection each), at least one per syncer.
+  const userCount = Math.max(1, Math.ceil(options.pings / 100), options.syncers);
+  const users = Array.from({ length: userCount }, (_, i) => ({
+    name: `load${i}`,
+    password: `load${i}-secret`,
+    email: `load${i}@example.test`,
+  }));
+  const mailstore = await startMailstore({ users });
+  const dataDir = await Deno.makeTempDir({ prefix: "pushbridge-load-" });
+  const box = new BoxProcess(dataDir, mailstore);
+  let pings: HeldPing[] = [];
+  const clients: EasClient[] = [];
+  try {
+    await box.start();
+    const url = `https://127.0.0.1:${box.port}`;
+    const clientOf = (user: (typeof users)[number], deviceId: string) => {
+      const client = new EasClient({
+        url,
+        user: user.name,
+        password: user.password,
+        deviceId,
+        deviceType: "iPhone",
+        protocolVersion: "14.1",
+        caCerts: [box.caPem],
+        timeoutMs: 60_000,
+      });
+      clients.push(client);
+      return client;
+    };
+    // Every user's folders get their ids once; INBOX has the same id for all (same mailbox list).
+    let inbox = "";
+    for (const user of users) {
+      const reply = await clientOf(user, "setup").command(
+        "FolderSync",
+        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
+      );
+      const adds = reply.body?.children?.find((c) => c.name === "Changes")?.children ?? [];
+      const found = adds.find((a) => childText(a, "DisplayName")?.toUpperCase() === "INBOX");
+      inbox ||= childText(found, "ServerId") ?? "";
+    }
+    const devices: SimDevice[] = Array.from({ length: options.pings }, (_, i) => {
+      const user = users[i % users.length]!;
+      return { user: user.name, password: user.password, deviceId: `ping${i}` };
+    });
+    const body = pingBytes(Math.min(3540, options.durationSeconds + 120), [inbox]);
+    const heldStarted = performance.now();
+    pings = await holdPings({
+      port: box.port,
+      caCert: box.caPem,
+      devices,
+      body: () => body,
+      concurrency: 32,
+    });
+    const holdMs = performance.now() - heldStarted;
+
+    let pingAnswers = 0;
+    let pingErrors = 0;
+    const wakeLatency: number[] = [];
+    let running = true;
+    // Each answered Ping is sent again on its connection, as phones do.
+    const watchPing = async (ping: HeldPing): Promise<void> => {
+      while (running) {
+        const answer = await ping.response.catch(() => undefined);
+        if (!running) return;
+        if (!answer || answer.httpStatus !== 200) {
+          pingErrors++;
+          await new Promise((r) => setTimeout(r, 1000));
+        } else {
+          pingAnswers++;
+          wakeLatency.push(answer.at - ping.sentAt);
+        }
+        repeatPing(ping, { port: box.port, body: () => body });
+      }
+    };
+    const watchers = pings.map(watchPing);
+
+    let syncRequests = 0;
+    let syncErrors = 0;
+    const syncLatency: number[] = [];
+    const syncers = Array.from({ length: options.syncers }, async (_, i) => {
+      const user = users[i % users.length]!;
+      const phone = new Phone(clientOf(user, `sync${i}`), inbox);
+      phone.attempts = 5;
+      while (running) {
+        const started = performance.now();
+        try {
+          await phone.sync();
+          syncRequests++;
+          syncLatency.push(performance.now() - started);
+        } catch {
+          syncErrors++;
+        }
+        await new Promise((r) => setTimeout(r, 500 + random() * 1000));
+      }
+      syncErrors += phone.errors;
+    });
+    let delivered = 0;
+    const deadline = Date.now() + options.durationSeconds * 1000;
+    while (Date.now() < deadline) {
+      const user = users[Math.floor(random() * users.length)]!;
+      await mailstore.deliver(
+        user.name,
+        `From: x@example.test\r\nSubject: load ${delivered++}\r\n\r\nbody\r\n`,
+      );
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    running = false;
+    closeAll(pings);
+    await Promise.allSettled([...syncers, ...watchers]);
+    const rss = await Deno.readTextFile(`/proc/${box.pid}/status`).then((s) => /VmRSS:\s+(\d+)/.exec(s)?.[1])
+      .catch(() => undefined);
+    return {
+      scenario:
+        `load: ${options.pings} held Pings + ${options.syncers} syncing devices, ${options.durationSeconds} s`,
+      cycles: syncRequests,
+      lost: 0,
+      duplicated: 0,
+      errors: pingErrors + syncErrors,
+      recoveryMs: Math.round(percentile(syncLatency, 0.95)),
+      notes: `${pings.length} Pings held in ${(holdMs / 1000).toFixed(1)} s; ${pingAnswers} Ping answers ` +
+        `(wake p50 ${
+          Math.round(percentile(wakeLatency, 0.5))
+        } ms); ${delivered} deliveries to ${userCount} users; ` +
+        `Sync p50 ${Math.round(percentile(syncLatency, 0.5))} ms, p95 ${
+          Math.round(percentile(syncLatency, 0.95))
+        } ms` +
+        `${rss ? `; box RSS ${Math.round(Number(rss) / 1024)} MB` : ""} (recovery column: Sync p95)`,
+    };
+  } finally {
+    closeAll(pings);
+    for (const client of clients) client.close();
+    await box.stop();
+    await mailstore.stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+}
