@@ -63,9 +63,11 @@ export class SmtpNotifier implements Notifier {
       this.options.store.settings.get(NOTIFY_SETTINGS.admin),
     ]
       .filter((a): a is string => !!a && a.includes("@"));
-    const notice = recipients.length === 0
-      ? `not sent: no address for user '${user}' and no ${NOTIFY_SETTINGS.admin}`
-      : await this.#send(recipients, subject, text);
+    // A missing sender account is the first thing the admin has to fix, so it is named first.
+    const notice = this.#senderMissing() ??
+      (recipients.length === 0
+        ? `not sent: no address for user '${user}' and no ${NOTIFY_SETTINGS.admin}`
+        : await this.#send(recipients, subject, text));
     this.#log(notice, { user, subject });
     return notice;
   }
@@ -84,14 +86,26 @@ export class SmtpNotifier implements Notifier {
     return notice;
   }
 
-  async #send(recipients: string[], subject: string, text: string): Promise<string> {
+  /** The configured sender account, or undefined when part of it is missing. */
+  #senderAccount(): { sender: string; login: string; password: string; smtpUrl: string } | undefined {
     const settings = this.options.store.settings;
     const sender = settings.get(NOTIFY_SETTINGS.sender);
     const password = this.options.env?.[NOTIFY_PASSWORD_ENV] || settings.get(NOTIFY_SETTINGS.password);
     const login = settings.get(NOTIFY_SETTINGS.login) || sender;
-    if (!this.options.smtpUrl || !sender || !login || !password) {
-      return `not sent: no notification sender configured (settings ${NOTIFY_SETTINGS.sender}, ${NOTIFY_SETTINGS.password} and an SMTP server)`;
-    }
+    if (!this.options.smtpUrl || !sender || !login || !password) return undefined;
+    return { sender, login, password, smtpUrl: this.options.smtpUrl };
+  }
+
+  #senderMissing(): string | undefined {
+    return this.#senderAccount()
+      ? undefined
+      : `not sent: no notification sender configured (settings ${NOTIFY_SETTINGS.sender}, ${NOTIFY_SETTINGS.password} and an SMTP server)`;
+  }
+
+  async #send(recipients: string[], subject: string, text: string): Promise<string> {
+    const account = this.#senderAccount();
+    if (!account) return this.#senderMissing()!;
+    const { sender, login, password } = account;
     const to = [...new Set(recipients)];
     try {
       const message = buildMessage({
@@ -101,7 +115,7 @@ export class SmtpNotifier implements Notifier {
         text,
       });
       await (this.options.submit ?? submitMessage)({
-        url: this.options.smtpUrl,
+        url: account.smtpUrl,
         ...(this.options.caCerts ? { tls: { caCerts: this.options.caCerts } } : {}),
         user: login,
         password,
