@@ -69,9 +69,13 @@ export async function runCrashes(options: CrashOptions): Promise<ScenarioResult>
     let cycle = 0;
     // The killer: one kill at a random moment of each cycle it picks, then a restart.
     let killing: Promise<void> | undefined;
+    /** The ClientId whose SendMail is in flight, and those a kill interrupted. */
+    let sending: string | undefined;
+    const killedWhileSending = new Set<string>();
     const killSoon = () => {
       killing = (async () => {
         await new Promise((r) => setTimeout(r, Math.floor(random() * 400)));
+        if (sending) killedWhileSending.add(sending);
         const integrity = await box.kill();
         kills++;
         if (integrity !== "ok") integrityFailures++;
@@ -92,6 +96,7 @@ export async function runCrashes(options: CrashOptions): Promise<ScenarioResult>
       // SendMail with a ClientId; a retry after a kill must not send it again.
       const clientId = `send${cycle}`;
       const mime = `From: ${alice!.email}\r\nTo: ${bob!.email}\r\nSubject: ${clientId}\r\n\r\nhello\r\n`;
+      sending = clientId;
       const body = await phone.exchange(async () => {
         const reply = await client.command(
           "SendMail",
@@ -105,6 +110,7 @@ export async function runCrashes(options: CrashOptions): Promise<ScenarioResult>
         if (childText(reply.body, "Status") === "111") return { status: 503 };
         return reply;
       });
+      sending = undefined;
       const status = childText(body, "Status");
       if (status === undefined || status === "118") sent.push(clientId);
       else unexpected++;
@@ -159,7 +165,11 @@ export async function runCrashes(options: CrashOptions): Promise<ScenarioResult>
       await new Promise((r) => setTimeout(r, 100));
     }
     let lost = sent.filter((id) => !counts.has(id)).length;
+    const sentTwice = [...counts.entries()].filter(([, n]) => n > 1).map(([id]) => id);
+    // A kill between the SMTP server's acceptance and the dedup record: the one known at-least-once window.
+    const inWindow = sentTwice.filter((id) => killedWhileSending.has(id));
     let duplicated = [...counts.values()].filter((n) => n > 1).reduce((n, c) => n + c - 1, 0);
+    const doubled: string[] = [];
     // Each delivered message is in exactly one of INBOX and Archive.
     const inboxTruth = await imapTruth(mailstore, alice!.name);
     const archived = await imapCommand(mailstore, alice!.name, [
@@ -172,7 +182,10 @@ export async function runCrashes(options: CrashOptions): Promise<ScenarioResult>
       const here = (inboxTruth.items.has(`c${i}`) ? 1 : 0) +
         archivedSubjects.filter((s) => s === `c${i}`).length;
       if (here === 0) lost++;
-      if (here > 1) duplicated++;
+      if (here > 1) {
+        duplicated++;
+        doubled.push(`c${i}`);
+      }
     }
     // The phone's Inbox model matches the IMAP Inbox.
     for (const subject of inboxTruth.items.keys()) {
@@ -182,12 +195,18 @@ export async function runCrashes(options: CrashOptions): Promise<ScenarioResult>
     client.close();
     return {
       scenario: "SIGKILL during Sync/SendMail/MoveItems/FolderSync",
+      duplicatesInSendWindow: inWindow.length,
       cycles: kills,
       lost,
       duplicated,
       errors: integrityFailures + phone.resyncs + unexpected,
       recoveryMs: Math.round(Math.max(0, ...recovery)),
       notes: `${kills} kills over ${cycle} cycles; integrity_check failures ${integrityFailures}; ` +
+        (sentTwice.length
+          ? `sent twice: ${sentTwice.join(", ")} (${inWindow.length} killed mid-submission); `
+          : "") +
+        (doubled.length ? `in INBOX and Archive: ${doubled.join(", ")}; ` : "") +
+        (phone.duplicatedAdds ? `duplicate Adds on the phone: ${phone.duplicatedAdds}; ` : "") +
         `full resyncs ${phone.resyncs}; unexpected statuses ${unexpected}; ${sent.length} mails sent; ` +
         `${phone.errors} requests retried; ${Math.round((performance.now() - started) / 1000)} s`,
     };

@@ -11,6 +11,8 @@ export interface ScenarioResult {
   /** Longest time from a fault to the next good answer. */
   recoveryMs: number;
   notes: string;
+  /** Crashes only: mails sent twice because the box died mid-submission (counted in `duplicated` too). */
+  duplicatesInSendWindow?: number;
 }
 
 /** The table as Markdown, one row per scenario. */
