@@ -161,7 +161,7 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
       errors: pingErrors + syncErrors,
       recoveryMs: Math.round(percentile(syncLatency, 0.95)),
       notes: `${pings.length} Pings held in ${(holdMs / 1000).toFixed(1)} s; ${pingAnswers} Ping answers ` +
-        `(wake p50 ${
+        `(held until woken: p50 ${
           Math.round(percentile(wakeLatency, 0.5))
         } ms); ${delivered} deliveries to ${userCount} users; ` +
         `Sync p50 ${Math.round(percentile(syncLatency, 0.5))} ms, p95 ${
