@@ -295,7 +295,13 @@ export function easUrlFor(request: Request, publicHostName: string | undefined):
 export function createAutodiscover(deps: AutodiscoverDeps): MiddlewareHandler {
   return async (c, next) => {
     const path = c.req.path.toLowerCase().replace(/\/+$/, "");
-    if (path === "/autodiscover/autodiscover.xml") return await handlePox(c.req.raw, deps);
+    if (path === "/autodiscover/autodiscover.xml") {
+      // The client address feeds the per-address lockout, as on the EAS endpoint: without it
+      // Autodiscover was a password-guessing door limited only per user name.
+      const remote = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ??
+        "";
+      return await handlePox(c.req.raw, deps, remote);
+    }
     if (path === "/autodiscover/autodiscover.json" || path.startsWith("/autodiscover/autodiscover.json/")) {
       return handleJson(c.req.raw, deps);
     }
@@ -303,11 +309,11 @@ export function createAutodiscover(deps: AutodiscoverDeps): MiddlewareHandler {
   };
 }
 
-async function handlePox(request: Request, deps: AutodiscoverDeps): Promise<Response> {
+async function handlePox(request: Request, deps: AutodiscoverDeps, remoteIp: string): Promise<Response> {
   if (request.method !== "POST" && request.method !== "GET") {
     return new Response("Method not allowed", { status: 405, headers: { Allow: "GET, POST" } });
   }
-  const auth = await deps.auth.authenticate(request.headers.get("Authorization"));
+  const auth = await deps.auth.authenticate(request.headers.get("Authorization"), remoteIp);
   if (auth.kind === "unavailable") {
     return new Response("Mailstore unavailable", { status: 503, headers: { "Retry-After": "30" } });
   }
