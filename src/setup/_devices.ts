@@ -246,8 +246,13 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
   app.post("/devices/:id/trace/start", async (c) => {
     const device = deviceOf(c);
     if (!device) return c.notFound();
-    const done = trace(device, Number((await formValues(c)).minutes));
-    return c.redirect(`/devices/${device.id}?done=${encodeURIComponent(done)}`, 303);
+    try {
+      const done = trace(device, Number((await formValues(c)).minutes));
+      return c.redirect(`/devices/${device.id}?done=${encodeURIComponent(done)}`, 303);
+    } catch (error) {
+      // A missing or out-of-range duration is the admin's input: shown on the page, never a 500.
+      return c.redirect(`/devices/${device.id}?error=${encodeURIComponent((error as Error).message)}`, 303);
+    }
   });
   app.post("/devices/:id/trace/stop", (c) => {
     const device = deviceOf(c);
