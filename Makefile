@@ -62,6 +62,11 @@ fuzz: setup
 # Both architectures: the compiled binary when a denort runtime is provided
 # (DENORT_BIN_X86_64 / DENORT_BIN_AARCH64), and always the offline fallback
 # bundle (deno bundle + the pinned runtime from npm). See appliance/README.md.
+# The full fault and load suite with its table (tools/reliability/RESULTS.md); sizes via RELIABILITY_ARGS,
+# e.g. RELIABILITY_ARGS="--pings 10000 --syncers 100 --duration 1800".
+reliability: setup
+	$(DENO) run --allow-all --frozen tools/reliability/mod.ts $(RELIABILITY_ARGS)
+
 firmware: deno
 	DENO="$(DENO)" appliance/build_firmware.sh
 

@@ -1,3 +1,4 @@
+import { passwordRecovery } from "./admin/password_recovery.ts";
 import { CompositeBackend } from "./backend/composite.ts";
 import type { CredentialChecker, Credentials, FolderSource } from "./backend/types.ts";
 import type { Settings } from "./config/settings.ts";
@@ -140,7 +141,12 @@ export async function startPushbridge(
       ...(settings.imapUrl ? { imapUrl: settings.imapUrl } : {}),
       ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
     });
-    const servicesFor = userServices(settings, store, imapPool, mailstoreCaCerts);
+    const baseServices = userServices(settings, store, imapPool, mailstoreCaCerts);
+    const recovery = await passwordRecovery(store, settings.dataDir);
+    const servicesFor = (credentials: Credentials, user: string) => ({
+      ...baseServices(credentials, user),
+      passwordRecovery: recovery,
+    });
     // One watcher per active user (IMAP NOTIFY or IDLE+STATUS), shared by all of the user's devices.
     const hub = new ChangeHub({
       factories: settings.imapUrl
