@@ -25,6 +25,11 @@ import {
   type SetupShared,
 } from "./_context.ts";
 import { DEFAULT_LDAP_FILTER, LDAP_BIND_PASSWORD_ENV, LDAP_GAL_SETTINGS } from "../bridge/gal/ldap_source.ts";
+import {
+  autodiscoverDnsRecords,
+  autodiscoverDomains,
+  saveAutodiscoverDomains,
+} from "../http/autodiscover.ts";
 import { form, page } from "./_layout.ts";
 import {
   type LdapProbeTarget,
@@ -203,9 +208,26 @@ function renderHost(shared: SetupShared, csrf: string): string {
       csrf,
       `<p>The name phones use to reach this box, as the office's DNS knows it (for example <code>mail.example.com</code>). It goes into the certificate and the phone setup pages.</p>
 ${textInput(shared, "publicHostName", "Public host name", "mail.example.com")}
+<label for="mailDomains">Mail domains the box answers Autodiscover for</label><input type="text" id="mailDomains" name="mailDomains" value="${
+        escapeHtml(autodiscoverDomains(shared.deps.store.settings).join(", "))
+      }" placeholder="example.com, example.org">
+<p class="muted">Phones set up with just an address and a password find the box through these domains. The first one is also the users' default domain.</p>
 <button type="submit">Save and continue</button>`,
     )
-  }</section>`;
+  }</section>${dnsRecordsSection(shared)}`;
+}
+
+/** The DNS records the owner creates so phones find the box by Autodiscover (shown once domains and host are set). */
+function dnsRecordsSection(shared: SetupShared): string {
+  const host = currentSetting(shared, "publicHostName");
+  const domains = autodiscoverDomains(shared.deps.store.settings);
+  if (!host || domains.length === 0) return "";
+  const rows = autodiscoverDnsRecords(domains, host).map((r) =>
+    `<tr><td><code>${escapeHtml(r.name)}</code></td><td>${r.type}</td><td><code>${
+      escapeHtml(r.value)
+    }</code></td><td>${escapeHtml(r.why)}</td></tr>`
+  ).join("");
+  return `<section><h2>DNS records to create</h2><table><tr><th>Name</th><th>Type</th><th>Value</th><th>Why</th></tr>${rows}</table></section>`;
 }
 
 async function renderTls(shared: SetupShared, csrf: string): Promise<string> {
@@ -450,6 +472,16 @@ export function registerWizard(app: SetupHono, shared: SetupShared): void {
       if (host) shared.deps.store.settings.set("publicHostName", host);
       else shared.deps.store.settings.delete("publicHostName");
       shared.audit("setup.host-name", { detail: host || "(cleared)" });
+    }
+    if (values.mailDomains !== undefined) {
+      try {
+        saveAutodiscoverDomains(shared.deps.store.settings, values.mailDomains.split(","));
+      } catch (error) {
+        return render(c, "host", { kind: "error", text: (error as Error).message });
+      }
+      shared.audit("setup.mail-domains", {
+        detail: autodiscoverDomains(shared.deps.store.settings).join(","),
+      });
     }
     return c.redirect("/wizard/tls", 303);
   });

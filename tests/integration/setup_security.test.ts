@@ -97,6 +97,34 @@ Deno.test("setup page: session cookie flags, CSRF on forms and API, login requir
     await withToken.body?.cancel();
     assert.equal(server.store.settings.get("publicHostName"), "box.example.test");
 
+    // Mail domains for Autodiscover: stored, and the DNS records to create are shown; a bad one is refused.
+    const domains = await fetch(`${url}/wizard/host`, {
+      method: "POST",
+      headers: { Cookie: cookie },
+      body: new URLSearchParams({
+        publicHostName: "box.example.test",
+        mailDomains: "Example.test, example.org",
+        csrf,
+      }),
+      redirect: "manual",
+    });
+    assert.equal(domains.status, 303);
+    await domains.body?.cancel();
+    assert.equal(server.store.settings.get("autodiscover.domains"), "example.test,example.org");
+    const hostPage = await (await fetch(`${url}/wizard/host`, { headers: { Cookie: cookie } })).text();
+    assert.match(
+      hostPage,
+      /autodiscover\.example\.test<\/code><\/td><td>CNAME<\/td><td><code>box\.example\.test/,
+    );
+    assert.match(hostPage, /_autodiscover\._tcp\.example\.org/);
+    const badDomain = await fetch(`${url}/wizard/host`, {
+      method: "POST",
+      headers: { Cookie: cookie },
+      body: new URLSearchParams({ mailDomains: "not a domain", csrf }),
+    });
+    assert.match(await badDomain.text(), /is not a domain name/);
+    assert.equal(server.store.settings.get("autodiscover.domains"), "example.test,example.org");
+
     // The probe API explains a bad address instead of failing vaguely.
     const probe = await fetch(`${url}/api/probe/imap`, {
       method: "POST",
