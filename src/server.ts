@@ -22,7 +22,7 @@ import { createGalDirectory } from "./bridge/gal/mod.ts";
 import { ImapMailSearch } from "./bridge/imap/search.ts";
 import { manageSieveTarget, SieveOutOfOffice } from "./bridge/sieve/sieve_oof.ts";
 import type { CommandContext } from "./eas/commands/context.ts";
-import { autodiscoverDomains } from "./http/autodiscover.ts";
+import { autodiscoverDomains } from "./store/mail_domains.ts";
 import { ImapWatcherFactory } from "./bridge/imap/watcher.ts";
 import { ChangeHub } from "./push/hub.ts";
 import { heartbeatBounds } from "./push/limits.ts";

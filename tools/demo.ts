@@ -5,7 +5,7 @@
  */
 import { seedDemoMail } from "../tests/harness/seed.ts";
 import { seedDemoDav } from "../tests/harness/seed_dav.ts";
-import { saveAutodiscoverDomains } from "../src/http/autodiscover.ts";
+import { saveAutodiscoverDomains } from "../src/store/mail_domains.ts";
 import { Store } from "../src/store/mod.ts";
 import { startMailstore } from "../tests/harness/mod.ts";
 

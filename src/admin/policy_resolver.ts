@@ -1,4 +1,4 @@
-import { autodiscoverDomains } from "../http/autodiscover.ts";
+import { autodiscoverDomains } from "../store/mail_domains.ts";
 import {
   domainOf,
   parsePolicyValue,

@@ -8,6 +8,7 @@
  */
 
 import type { MiddlewareHandler } from "hono";
+import { autodiscoverDomains } from "../store/mail_domains.ts";
 import type { MailstoreUrl } from "../config/settings.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SettingsRepository } from "../store/settings_repository.ts";
@@ -38,22 +39,15 @@ export const AUTODISCOVER_ERROR_CODE = {
 /** Status of an Action/Error in the mobilesync schema (MS-ASCMD 2.2.3.177.1: 2 is "Protocol error"). */
 export const AUTODISCOVER_STATUS = { ProtocolError: 2 } as const;
 
-/** Setting keys this module reads from store.settings (edited on the setup page). */
-export const AUTODISCOVER_SETTINGS = {
-  /** Comma-separated mail domains the box answers Autodiscover for (as DOMAIN and autodiscover.DOMAIN). */
-  domains: "autodiscover.domains",
-} as const;
-
 /** Largest POX request read; a real one is a few hundred bytes. */
 const MAX_REQUEST_BYTES = 64 * 1024;
 const EAS_PATH = "/Microsoft-Server-ActiveSync";
 const REALM = 'Basic realm="Pushbridge Autodiscover"';
-const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 /** What Autodiscover needs from the composition root. */
 export interface AutodiscoverDeps {
   auth: Authenticator;
-  /** Stored host-name settings (AUTODISCOVER_SETTINGS). */
+  /** Stored settings (the served mail domains, store/mail_domains.ts). */
   settings: SettingsRepository;
   /** The box's public host name (PUSHBRIDGE_HOSTNAME); the request's Host header otherwise. */
   publicHostName?: string;
@@ -75,22 +69,6 @@ export class AutodiscoverRequestError extends SyntaxError {
     super(message);
     this.name = "AutodiscoverRequestError";
   }
-}
-
-/** The mail domains stored for Autodiscover, lower case, in the order given. */
-export function autodiscoverDomains(settings: SettingsRepository): string[] {
-  return (settings.get(AUTODISCOVER_SETTINGS.domains) ?? "").split(",").map((d) => d.trim().toLowerCase())
-    .filter(Boolean);
-}
-
-/** Validates and stores the mail domains Autodiscover answers for; throws on a value that is no domain. */
-export function saveAutodiscoverDomains(settings: SettingsRepository, domains: string[]): void {
-  const cleaned = [...new Set(domains.map((d) => d.trim().toLowerCase()).filter(Boolean))];
-  for (const domain of cleaned) {
-    if (!DOMAIN_PATTERN.test(domain)) throw new Error(`'${domain}' is not a domain name`);
-  }
-  if (cleaned.length === 0) settings.delete(AUTODISCOVER_SETTINGS.domains);
-  else settings.set(AUTODISCOVER_SETTINGS.domains, cleaned.join(","));
 }
 
 /** One DNS record the administrator creates so phones find the box. */

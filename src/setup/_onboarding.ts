@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { autodiscoverDomains } from "../http/autodiscover.ts";
+import { autodiscoverDomains } from "../store/mail_domains.ts";
 import type { SetupHono, SetupShared } from "./_context.ts";
 import { page } from "./_layout.ts";
 import { escapeHtml } from "./html.ts";

@@ -25,11 +25,8 @@ import {
   type SetupShared,
 } from "./_context.ts";
 import { DEFAULT_LDAP_FILTER, LDAP_BIND_PASSWORD_ENV, LDAP_GAL_SETTINGS } from "../bridge/gal/ldap_source.ts";
-import {
-  autodiscoverDnsRecords,
-  autodiscoverDomains,
-  saveAutodiscoverDomains,
-} from "../http/autodiscover.ts";
+import { autodiscoverDnsRecords } from "../http/autodiscover.ts";
+import { autodiscoverDomains, saveAutodiscoverDomains } from "../store/mail_domains.ts";
 import { form, page } from "./_layout.ts";
 import {
   type LdapProbeTarget,

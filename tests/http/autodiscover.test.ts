@@ -3,12 +3,11 @@ import { Hono } from "hono";
 import {
   AUTODISCOVER_NS,
   autodiscoverDnsRecords,
-  autodiscoverDomains,
   AutodiscoverRequestError,
   createAutodiscover,
   parsePoxRequest,
-  saveAutodiscoverDomains,
 } from "../../src/http/autodiscover.ts";
+import { autodiscoverDomains, saveAutodiscoverDomains } from "../../src/store/mail_domains.ts";
 import { Authenticator } from "../../src/http/auth.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { Store } from "../../src/store/mod.ts";

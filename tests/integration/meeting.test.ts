@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../src/wbxml/mod.ts";
 import { DavClient } from "../../src/bridge/dav/dav_client.ts";
-import { saveAutodiscoverDomains } from "../../src/http/autodiscover.ts";
+import { saveAutodiscoverDomains } from "../../src/store/mail_domains.ts";
 import type { EasClient } from "../../tools/eas_client/client.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { syncRequest } from "./sync_request.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DavClient } from "../../src/bridge/dav/dav_client.ts";
-import { saveAutodiscoverDomains } from "../../src/http/autodiscover.ts";
+import { saveAutodiscoverDomains } from "../../src/store/mail_domains.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../src/wbxml/tree.ts";
 import { decodeWithLibwbxml, validateWithXsd } from "./eas_checks.ts";
 import { startBox } from "./fixture.ts";
