@@ -4,7 +4,7 @@ import { DavClient, propKey } from "../../src/bridge/dav/dav_client.ts";
 import { encodeTimezoneBlob, windowsFromIana } from "../../src/bridge/dav/timezone.ts";
 import type { EasClient } from "../../tools/eas_client/client.ts";
 import { validateWithXsd } from "./eas_checks.ts";
-import { syncRequest } from "./sync_request.ts";
+import { syncRequest } from "../../tools/eas_client/requests.ts";
 import { type Box, startBox } from "./fixture.ts";
 
 const AS = "AirSync";

@@ -4,6 +4,7 @@ import type { EasClient } from "../../tools/eas_client/client.ts";
 import { imapCommand, messageCount } from "../harness/imap_peek.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { startBox } from "./fixture.ts";
+import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 const AS = "AirSync";
 const ASB = "AirSyncBase";
@@ -105,24 +106,6 @@ END:VCALENDAR
 --c--
 `),
   ];
-}
-
-function syncRequest(collectionId: string, syncKey: string, extra: WbxmlElement[] = []): WbxmlElement {
-  return el(
-    AS,
-    "Sync",
-    el(
-      AS,
-      "Collections",
-      el(
-        AS,
-        "Collection",
-        textEl(AS, "SyncKey", syncKey),
-        textEl(AS, "CollectionId", collectionId),
-        ...extra,
-      ),
-    ),
-  );
 }
 
 const bodyOptions = (type: number, size?: number) =>

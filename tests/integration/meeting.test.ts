@@ -4,7 +4,7 @@ import { DavClient } from "../../src/bridge/dav/dav_client.ts";
 import { saveAutodiscoverDomains } from "../../src/store/mail_domains.ts";
 import type { EasClient } from "../../tools/eas_client/client.ts";
 import { validateWithXsd } from "./eas_checks.ts";
-import { syncRequest } from "./sync_request.ts";
+import { syncRequest } from "../../tools/eas_client/requests.ts";
 import { startBox } from "./fixture.ts";
 import { peekMessage, uidsOf, waitForCount } from "./send_fixture.ts";
 

@@ -14,6 +14,7 @@ import { imapCommand } from "../harness/imap_peek.ts";
 import type { Mailstore } from "../harness/mod.ts";
 import { startBox } from "../integration/fixture.ts";
 import { syncFolders } from "../integration/send_fixture.ts";
+import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 const AS = "AirSync";
 const IO = "ItemOperations";
@@ -61,23 +62,6 @@ async function snapshot(store: Mailstore, user: string, mailboxes: string[]): Pr
     .join("\n");
 }
 
-const syncRequest = (collectionId: string, syncKey: string, ...extra: WbxmlElement[]) =>
-  el(
-    AS,
-    "Sync",
-    el(
-      AS,
-      "Collections",
-      el(
-        AS,
-        "Collection",
-        textEl(AS, "SyncKey", syncKey),
-        textEl(AS, "CollectionId", collectionId),
-        ...extra,
-      ),
-    ),
-  );
-
 /** Initial Sync of a collection and one round that returns its items: the key and the ServerIds. */
 async function syncAll(client: EasClient, collectionId: string): Promise<{ key: string; ids: string[] }> {
   const first = await client.command("Sync", syncRequest(collectionId, "0"));
@@ -86,7 +70,7 @@ async function syncAll(client: EasClient, collectionId: string): Promise<{ key: 
   for (let round = 0; round < 5; round++) {
     const reply = await client.command(
       "Sync",
-      syncRequest(collectionId, key, el(AS, "GetChanges"), textEl(AS, "WindowSize", 100)),
+      syncRequest(collectionId, key, [el(AS, "GetChanges"), textEl(AS, "WindowSize", 100)]),
     );
     const collection = child(child(reply.body, "Collections"), "Collection");
     key = childText(collection, "SyncKey") ?? key;
@@ -290,8 +274,10 @@ Deno.test("another user's items, folders, attachments and device state are unrea
         syncRequest(
           bobInbox,
           bobSync.key,
-          textEl(AS, "DeletesAsMoves", 0),
-          el(AS, "Commands", el(AS, "Delete", textEl(AS, "ServerId", item))),
+          [
+            textEl(AS, "DeletesAsMoves", 0),
+            el(AS, "Commands", el(AS, "Delete", textEl(AS, "ServerId", item))),
+          ],
         ),
       );
       const delResponse = child(
@@ -308,16 +294,18 @@ Deno.test("another user's items, folders, attachments and device state are unrea
         syncRequest(
           bobInbox,
           bobSync.key,
-          el(
-            AS,
-            "Commands",
+          [
             el(
               AS,
-              "Change",
-              textEl(AS, "ServerId", item),
-              el(AS, "ApplicationData", textEl("Email", "Read", 1)),
+              "Commands",
+              el(
+                AS,
+                "Change",
+                textEl(AS, "ServerId", item),
+                el(AS, "ApplicationData", textEl("Email", "Read", 1)),
+              ),
             ),
-          ),
+          ],
         ),
       );
       const changeResponse = child(
@@ -413,7 +401,7 @@ Deno.test("another user's items, folders, attachments and device state are unrea
     for (const [collection, key] of [[aliceInbox, aliceInboxSync.key], [aliceSecret, aliceSecretSync.key]]) {
       const reply = await twin.command(
         "Sync",
-        syncRequest(collection!, key!, el(AS, "GetChanges"), textEl(AS, "WindowSize", 100)),
+        syncRequest(collection!, key!, [el(AS, "GetChanges"), textEl(AS, "WindowSize", 100)]),
       );
       const status = childText(child(child(reply.body, "Collections"), "Collection"), "Status");
       record(`Sync with Alice's DeviceId and SyncKey '${key}' of '${collection}'`, reply, status !== "1");

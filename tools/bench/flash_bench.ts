@@ -25,7 +25,7 @@
 import { PUSH_LIMITS } from "../../src/push/limits.ts";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import { startMailstore } from "../../tests/harness/mod.ts";
-import { syncRequest } from "../../tests/integration/sync_request.ts";
+import { syncRequest } from "../eas_client/requests.ts";
 import { EasClient } from "../eas_client/client.ts";
 import { type BenchContext, printTable, writeResult } from "./context.ts";
 
