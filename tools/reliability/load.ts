@@ -6,6 +6,12 @@
  * 10,000 Pings + 100 syncing devices for 30 minutes of the issue is
  * `--pings 10000 --syncers 100 --duration 1800`.
  *
+ * At the end every syncing phone is compared with its user's INBOX read from
+ * Dovecot (lost: delivered but missing on the phone or in the mailbox;
+ * duplicated: an Add for an item the phone had, a subject twice), and the box's
+ * RSS, sampled through the run, is reported after warm-up and at the end so a
+ * leak shows as growth.
+ *
  * @module
  */
 import { childText, el, textEl } from "../../src/wbxml/mod.ts";
@@ -21,7 +27,7 @@ import {
 import { seededRandom } from "../fault_proxy.ts";
 import { startMailstore } from "../../tests/harness/mod.ts";
 import { BoxProcess } from "./box_process.ts";
-import { Phone } from "./phone.ts";
+import { imapTruth, Phone } from "./phone.ts";
 import type { ScenarioResult } from "./result.ts";
 
 /** Options of one run. */
@@ -120,9 +126,11 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
     let syncRequests = 0;
     let syncErrors = 0;
     const syncLatency: number[] = [];
+    const phones: { user: string; phone: Phone }[] = [];
     const syncers = Array.from({ length: options.syncers }, async (_, i) => {
       const user = users[i % users.length]!;
       const phone = new Phone(clientOf(user, `sync${i}`), inbox);
+      phones.push({ user: user.name, phone });
       phone.attempts = 5;
       while (running) {
         const started = performance.now();
@@ -137,27 +145,59 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
       }
       syncErrors += phone.errors;
     });
+    const rssSamples: { atSeconds: number; mb: number }[] = [];
+    const runStarted = performance.now();
+    const sampleRss = async () => {
+      const mb = await boxRssMb(box.pid);
+      if (mb !== undefined) rssSamples.push({ atSeconds: (performance.now() - runStarted) / 1000, mb });
+    };
+    await sampleRss();
+    const sampler = setInterval(sampleRss, RSS_SAMPLE_MS);
+    const deliveredTo = new Map<string, Set<string>>();
     let delivered = 0;
     const deadline = Date.now() + options.durationSeconds * 1000;
     while (Date.now() < deadline) {
       const user = users[Math.floor(random() * users.length)]!;
-      await mailstore.deliver(
-        user.name,
-        `From: x@example.test\r\nSubject: load ${delivered++}\r\n\r\nbody\r\n`,
-      );
+      const subject = `load-${delivered++}`;
+      await mailstore.deliver(user.name, `From: x@example.test\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
+      if (!deliveredTo.has(user.name)) deliveredTo.set(user.name, new Set());
+      deliveredTo.get(user.name)!.add(subject);
       await new Promise((r) => setTimeout(r, 250));
     }
+    clearInterval(sampler);
+    await sampleRss();
     running = false;
     closeAll(pings);
     await Promise.allSettled([...syncers, ...watchers]);
-    const rss = await Deno.readTextFile(`/proc/${box.pid}/status`).then((s) => /VmRSS:\s+(\d+)/.exec(s)?.[1])
-      .catch(() => undefined);
+
+    // Settle: each syncing phone syncs until it has its INBOX, then is compared with Dovecot's.
+    let lost = 0;
+    let duplicated = 0;
+    for (const { user, phone } of phones) {
+      phone.attempts = 20;
+      await phone.sync().catch(() => syncErrors++);
+      const truth = await imapTruth(mailstore, user);
+      duplicated += phone.duplicatedAdds + truth.duplicates;
+      const onPhone = new Set<string>();
+      for (const item of phone.model.values()) {
+        if (onPhone.has(item.subject)) duplicated++;
+        onPhone.add(item.subject);
+      }
+      for (const subject of truth.items.keys()) if (!onPhone.has(subject)) lost++;
+      for (const subject of onPhone) if (!truth.items.has(subject)) duplicated++; // a ghost
+    }
+    // Server side: every delivery is in its user's mailbox (nothing in this scenario deletes).
+    for (const [user, subjects] of deliveredTo) {
+      const truth = await imapTruth(mailstore, user);
+      for (const subject of subjects) if (!truth.items.has(subject)) lost++;
+    }
+    const rss = rssReport(rssSamples, options.durationSeconds);
     return {
       scenario:
         `load: ${options.pings} held Pings + ${options.syncers} syncing devices, ${options.durationSeconds} s`,
       cycles: syncRequests,
-      lost: 0,
-      duplicated: 0,
+      lost,
+      duplicated,
       errors: pingErrors + syncErrors,
       recoveryMs: Math.round(percentile(syncLatency, 0.95)),
       notes: `${pings.length} Pings held in ${(holdMs / 1000).toFixed(1)} s; ${pingAnswers} Ping answers ` +
@@ -167,7 +207,7 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
         `Sync p50 ${Math.round(percentile(syncLatency, 0.5))} ms, p95 ${
           Math.round(percentile(syncLatency, 0.95))
         } ms` +
-        `${rss ? `; box RSS ${Math.round(Number(rss) / 1024)} MB` : ""} (recovery column: Sync p95)`,
+        `; ${rss} (recovery column: Sync p95)`,
     };
   } finally {
     closeAll(pings);
@@ -176,4 +216,33 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
     await mailstore.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** How often the box's RSS is sampled during the run. */
+const RSS_SAMPLE_MS = 15_000;
+
+async function boxRssMb(pid: number): Promise<number | undefined> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) / 1024;
+}
+
+/**
+ * RSS after warm-up (the first tenth of the run, at most 3 minutes: Pings
+ * held, watchers and pools open), the peak after it and the end value, so
+ * a leak shows as growth between the first and the last.
+ */
+function rssReport(samples: { atSeconds: number; mb: number }[], durationSeconds: number): string {
+  if (!samples.length) return "box RSS not sampled";
+  const warmUpSeconds = Math.min(180, durationSeconds / 10);
+  const after = samples.filter((s) => s.atSeconds >= warmUpSeconds);
+  const steady = after.length ? after : samples;
+  const first = steady[0]!.mb;
+  const last = steady[steady.length - 1]!.mb;
+  const peak = Math.max(...steady.map((s) => s.mb));
+  return `box RSS after ${Math.round(warmUpSeconds)} s warm-up ${first.toFixed(0)} MB, peak ${
+    peak.toFixed(0)
+  } MB, end ${last.toFixed(0)} MB (${last - first >= 0 ? "+" : ""}${(last - first).toFixed(0)} MB over ${
+    Math.round(steady[steady.length - 1]!.atSeconds - steady[0]!.atSeconds)
+  } s, ${samples.length} samples)`;
 }
