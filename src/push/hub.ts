@@ -1,4 +1,5 @@
 import { PUSH_LIMITS } from "./limits.ts";
+import { PushLatency } from "./push_latency.ts";
 import type { FolderWatcher, WatchCredentials, WatcherFactory, WatchSink, WatchState } from "./watcher.ts";
 
 /** How a held request ended. */
@@ -62,6 +63,12 @@ export interface HubOptions {
   lingerMs?: number;
   maxRememberedDevices?: number;
   now?: () => number;
+  /**
+   * Where push latencies are recorded (default: a new recorder on the hub's
+   * clock). A hub that replaces another passes the old one's, so the status
+   * page's hour survives applied settings.
+   */
+  latency?: PushLatency;
 }
 
 interface Waiter {
@@ -74,6 +81,11 @@ interface Waiter {
   bucket: number;
   /** Changes seen while held back by `notBefore`. */
   pending: Set<string> | null;
+  /**
+   * When the watcher noticed the first change that ends this request (hub
+   * clock), or "missed" when the change came before the request did.
+   */
+  noticedAt: number | "missed" | undefined;
   kicked: boolean;
   resolve: (outcome: WaitOutcome) => void;
   signal: AbortSignal | undefined;
@@ -122,6 +134,10 @@ interface DeviceMemo {
  * folder, the state token it last answered with, so a change that lands
  * between two Pings (while the phone syncs) ends the next Ping at once, and a
  * watcher reopened after a pause still notices what happened meanwhile.
+ *
+ * Push latency (for the status page) is the time from the watcher noticing a
+ * change to the hub releasing the held request it wakes, recorded in memory
+ * in {@link ChangeHub.latency}.
  */
 export class ChangeHub {
   readonly #factories: readonly WatcherFactory[];
@@ -129,6 +145,8 @@ export class ChangeHub {
   readonly #lingerMs: number;
   readonly #maxDevices: number;
   readonly #now: () => number;
+  /** Latency of the pushes of the last hour (memory only). */
+  readonly latency: PushLatency;
   readonly #users = new Map<string, UserWatch>();
   readonly #devices = new Map<string, DeviceMemo>();
   readonly #wheel = new Map<number, Set<Waiter>>();
@@ -145,6 +163,7 @@ export class ChangeHub {
     this.#lingerMs = options.lingerMs ?? PUSH_LIMITS.watcherLingerMs;
     this.#maxDevices = options.maxRememberedDevices ?? PUSH_LIMITS.rememberedDevices;
     this.#now = options.now ?? Date.now;
+    this.latency = options.latency ?? new PushLatency({ now: this.#now });
   }
 
   /**
@@ -168,6 +187,7 @@ export class ChangeHub {
       notBefore: now + (request.minHoldMs ?? 0),
       bucket: -1,
       pending: null,
+      noticedAt: undefined,
       kicked: false,
       resolve,
       signal: request.signal,
@@ -193,7 +213,7 @@ export class ChangeHub {
       else if (seen !== token) missed.push(key);
     }
     this.#watch(user, request.keys);
-    if (missed.length > 0 && device.held === waiter) this.#deliver(waiter, missed);
+    if (missed.length > 0 && device.held === waiter) this.#deliver(waiter, missed, "missed");
     return promise;
   }
 
@@ -374,8 +394,8 @@ export class ChangeHub {
     };
     const live = () => user.watchers.get(factory.prefix) === entry && this.#users.get(user.user) === user;
     const sink: WatchSink = {
-      changed: (keys, tokens) => {
-        if (live()) this.#observe(user, keys, tokens);
+      changed: (keys, tokens, noticedAt) => {
+        if (live()) this.#observe(user, keys, tokens, noticedAt);
       },
       state: (state, detail) => {
         if (!live()) return;
@@ -392,19 +412,28 @@ export class ChangeHub {
    * Takes a watcher's observation: new tokens for keys (or bare change
    * reports), and wakes the waiters whose device has not seen them.
    */
-  #observe(user: UserWatch, keys: readonly string[], tokens?: readonly string[]): void {
-    const changed: string[] = [];
+  #observe(
+    user: UserWatch,
+    keys: readonly string[],
+    tokens?: readonly string[],
+    noticedAt?: readonly number[],
+  ): void {
+    const now = this.#now();
+    const changed = new Map<string, number>();
     for (const [i, key] of keys.entries()) {
       const before = user.tokens.get(key);
       const token = tokens?.[i] ?? `~${++user.serial}`;
       if (before === token) continue;
       user.tokens.set(key, token);
-      changed.push(key);
+      // A watcher's own notice time is used when earlier than now (never a future one).
+      const at = noticedAt?.[i];
+      changed.set(key, at !== undefined && Number.isFinite(at) ? Math.min(at, now) : now);
     }
-    if (changed.length === 0) return;
+    if (changed.size === 0) return;
     for (const waiter of [...user.waiters]) {
       const hits: string[] = [];
-      for (const key of changed) {
+      let first = Infinity;
+      for (const [key, at] of changed) {
         if (!waiter.keys.includes(key)) continue;
         const seen = waiter.device.seen.get(key);
         if (seen === undefined) {
@@ -412,13 +441,19 @@ export class ChangeHub {
           waiter.device.seen.set(key, user.tokens.get(key)!);
         } else if (seen !== user.tokens.get(key)) {
           hits.push(key);
+          first = Math.min(first, at);
         }
       }
-      if (hits.length > 0) this.#deliver(waiter, hits);
+      if (hits.length > 0) this.#deliver(waiter, hits, first);
     }
   }
 
-  #deliver(waiter: Waiter, keys: string[]): void {
+  /** Ends a waiter for changed keys, or keeps them pending while it is held back by `notBefore`. */
+  #deliver(waiter: Waiter, keys: string[], noticedAt: number | "missed"): void {
+    if (waiter.noticedAt === undefined) waiter.noticedAt = noticedAt;
+    else if (typeof waiter.noticedAt === "number" && typeof noticedAt === "number") {
+      waiter.noticedAt = Math.min(waiter.noticedAt, noticedAt);
+    }
     const now = this.#now();
     if (now < waiter.notBefore) {
       waiter.pending ??= new Set();
@@ -441,6 +476,9 @@ export class ChangeHub {
         const token = user.tokens.get(key);
         if (token !== undefined) waiter.device.seen.set(key, token);
       }
+      const now = this.#now();
+      if (waiter.noticedAt === "missed") this.latency.recordCaughtUp(now);
+      else if (waiter.noticedAt !== undefined) this.latency.record(now - waiter.noticedAt, now);
     }
     if (user.waiters.size === 0 && !this.#closed) {
       user.lingerUntil = this.#now() + this.#lingerMs;

@@ -48,6 +48,8 @@ export const PUSH_LIMITS = {
   stormThrottleAfter: 90,
   /** Devices tracked by the storm detector at once (memory bound; the oldest are forgotten). */
   stormTrackedDevices: 100_000,
+  /** Minutes of push latency kept for the status page's chart (one fixed bucket each). */
+  latencyMinutes: 60,
 } as const;
 
 /** Heartbeat bounds in effect (defaults from {@link PUSH_LIMITS}, maximum lowered by the admin). */

@@ -75,17 +75,20 @@ class PollingWatcher implements FolderWatcher {
     try {
       const tokens: string[] = [];
       const seen: string[] = [];
+      // When each answer came: a change found early in a long round is timed from its own probe.
+      const answered: number[] = [];
       let failure: unknown;
       for (const key of keys) {
         try {
           tokens.push(await this.probe(this.credentials, key));
           seen.push(key);
+          answered.push(Date.now());
         } catch (error) {
           failure = error;
         }
       }
       if (this.#closed) return;
-      if (seen.length > 0) this.sink.changed(seen, tokens);
+      if (seen.length > 0) this.sink.changed(seen, tokens, answered);
       if (failure === undefined) this.sink.state("watching");
       else this.sink.state("unreachable", failure instanceof Error ? failure.message : String(failure));
     } finally {

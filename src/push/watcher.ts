@@ -25,8 +25,14 @@ export interface WatchSink {
    * was last told. Without tokens, every call counts as a change of the keys.
    * Watchers report the first state they read, too: that is how a device that
    * was offline while the watcher was closed still learns of changes.
+   *
+   * `noticedAt[i]` (optional, ms since epoch in the hub's clock, Date.now by
+   * default) is when the watcher first heard that `keys[i]` may have changed:
+   * the IMAP untagged EXISTS/STATUS that made it read the state again, or the
+   * answer of a poll. The status page's push latency is measured from there;
+   * without it, from this call.
    */
-  changed(keys: readonly string[], tokens?: readonly string[]): void;
+  changed(keys: readonly string[], tokens?: readonly string[], noticedAt?: readonly number[]): void;
   /** The watcher's connection state changed; `detail` explains an unreachable backend. */
   state(state: WatchState, detail?: string): void;
 }

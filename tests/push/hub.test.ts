@@ -301,3 +301,83 @@ Deno.test("markSeen() with the Sync's tokens marks only folders whose watcher sa
     hub.close();
   }
 });
+
+Deno.test("a push is timed from the watcher's notice to the release of the held request", async () => {
+  let t = 1_700_000_000_000;
+  const factory = new ScriptedFactory();
+  const hub = new ChangeHub({ factories: [factory], tickMs: 10, lingerMs: 50, now: () => t });
+  try {
+    const first = hub.wait(request());
+    factory.sink.changed(["imap:INBOX"], ["t1"]);
+    t += 5_000;
+    // The watcher heard of the change 120 ms before it had read the new state (EXISTS, then STATUS).
+    factory.sink.changed(["imap:INBOX"], ["t2"], [t - 120]);
+    assert.equal((await first).kind, "changed");
+    const second = hub.wait(request());
+    t += 1_000;
+    // Without a notice time the call itself is the notice; a notice in the future is not believed.
+    factory.sink.changed(["imap:INBOX"], ["t3"], [t + 60_000]);
+    assert.equal((await second).kind, "changed");
+    const hour = hub.latency.lastHour();
+    assert.equal(hour.pushes, 2);
+    assert.equal(hour.caughtUp, 0);
+    assert.equal(hour.maxMs, 120);
+    assert.equal(hour.minutes.at(-1)!.maxMs, 120);
+  } finally {
+    hub.close();
+  }
+});
+
+Deno.test("a slowed request's push latency includes the time it was held back", async () => {
+  const { hub, factory } = setup();
+  try {
+    const held = hub.wait(request({ minHoldMs: 80 }));
+    factory.sink.changed(["imap:INBOX"], ["t1"]);
+    factory.sink.changed(["imap:INBOX"], ["t2"]);
+    assert.equal((await held).kind, "changed");
+    const hour = hub.latency.lastHour();
+    assert.equal(hour.pushes, 1);
+    assert.ok(hour.maxMs! >= 70 && hour.maxMs! < 2_000, `latency ${hour.maxMs} ms`);
+  } finally {
+    hub.close();
+  }
+});
+
+Deno.test("a change that came before the request is counted as caught up; other endings record nothing", async () => {
+  const { hub, factory } = setup();
+  try {
+    const first = hub.wait(request());
+    factory.sink.changed(["imap:INBOX"], ["t1"]);
+    hub.kick("alice");
+    assert.equal((await first).kind, "kicked");
+    factory.sink.changed(["imap:INBOX"], ["t2"]);
+    assert.equal((await hub.wait(request())).kind, "changed", "the missed change answers at once");
+    const superseded = hub.wait(request());
+    void hub.wait(request());
+    assert.equal((await superseded).kind, "superseded");
+    hub.supersede("alice", "phone1");
+    assert.equal((await hub.wait(request({ timeoutMs: 30 }))).kind, "expired");
+    const hour = hub.latency.lastHour();
+    assert.equal(hour.caughtUp, 1);
+    assert.equal(hour.pushes, 0);
+  } finally {
+    hub.close();
+  }
+});
+
+Deno.test("a hub given another hub's latency recorder keeps recording into it", async () => {
+  const { hub: old, factory } = setup();
+  const hub = new ChangeHub({ factories: [factory], tickMs: 10, lingerMs: 50, latency: old.latency });
+  try {
+    old.latency.record(42);
+    const held = hub.wait(request());
+    factory.sink.changed(["imap:INBOX"], ["t1"]);
+    factory.sink.changed(["imap:INBOX"], ["t2"]);
+    assert.equal((await held).kind, "changed");
+    assert.equal(hub.latency, old.latency);
+    assert.equal(hub.latency.lastHour().pushes, 2);
+  } finally {
+    hub.close();
+    old.close();
+  }
+});

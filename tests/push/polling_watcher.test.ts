@@ -54,3 +54,32 @@ Deno.test("a failing probe marks the watcher unreachable and keeps requests held
     hub.close();
   }
 });
+
+Deno.test("a change found early in a slow poll round is timed from its own probe's answer", async () => {
+  const tokens = new Map([["dav:/cal/alice/", "ctag-1"], ["dav:/card/alice/", "ctag-1"]]);
+  const factory = new PollingWatcherFactory({
+    prefix: "dav:",
+    intervalMs: 30,
+    // The address book answers slowly: the round reports both keys only after it.
+    probe: async (_credentials, key) => {
+      if (key.startsWith("dav:/card/")) await new Promise((resolve) => setTimeout(resolve, 120));
+      return tokens.get(key) ?? "";
+    },
+  });
+  const hub = new ChangeHub({ factories: [factory], tickMs: 5, lingerMs: 10 });
+  try {
+    const credentials = { user: "alice", password: "pw" };
+    const keys = ["dav:/cal/alice/", "dav:/card/alice/"];
+    const held = hub.wait({ user: "alice", device: "p", keys, timeoutMs: 3000, credentials });
+    for (let i = 0; i < 100 && hub.status()[0]?.keys !== 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    tokens.set("dav:/cal/alice/", "ctag-2");
+    assert.deepEqual(await held, { kind: "changed", keys: ["dav:/cal/alice/"] });
+    const hour = hub.latency.lastHour();
+    assert.equal(hour.pushes, 1);
+    assert.ok(hour.maxMs! >= 100 && hour.maxMs! < 1000, `latency ${hour.maxMs} ms includes the slow probe`);
+  } finally {
+    hub.close();
+  }
+});
