@@ -2,27 +2,85 @@ import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { type Migration, MIGRATIONS } from "./migrations/mod.ts";
 
 /**
- * SQLite result codes (https://sqlite.org/rescode.html) that mean the store cannot be written
- * now, not that the request was wrong: BUSY and LOCKED (another writer, e.g. the admin CLI, held
- * the file past busy_timeout), READONLY (the data partition remounted read-only), IOERR and FULL.
+ * Why the store cannot take a write now: another process holds the write lock past the busy
+ * timeout, the data partition is read-only or full, or the disk failed. None of them means the
+ * request was wrong; the phone retries later.
  */
-const UNAVAILABLE_CODES = new Set([5, 6, 8, 10, 13]);
+export type StoreFault = "busy" | "read-only" | "full" | "io";
 
-/** Whether an error is one of UNAVAILABLE_CODES: answered 503 with Retry-After, and the transaction rolled back. */
-export function isStoreUnavailable(error: unknown): boolean {
+/**
+ * SQLite primary result codes (https://sqlite.org/rescode.html) by fault: BUSY 5 and LOCKED 6,
+ * READONLY 8, IOERR 10 (a partition remounted read-only under an open file answers EROFS to
+ * write(): SQLITE_IOERR_WRITE), FULL 13.
+ */
+const FAULT_CODES = new Map<number, StoreFault>([[5, "busy"], [6, "busy"], [8, "read-only"], [10, "io"], [
+  13,
+  "full",
+]]);
+
+/** exec() errors carry no errcode, only SQLite's text for the code (sqlite3_errstr). */
+const FAULT_MESSAGES: [RegExp, StoreFault][] = [
+  [/database is locked|database table is locked/, "busy"],
+  [/readonly database/, "read-only"],
+  [/disk I\/O error/, "io"],
+  [/database or disk is full/, "full"],
+];
+
+const FAULT_TEXT: Record<StoreFault, string> = {
+  "busy": "Store is locked by another process",
+  "read-only": "Data partition is read-only",
+  "full": "Data partition is full",
+  "io": "Data partition failed to write",
+};
+
+/**
+ * The store cannot be written now (see StoreFault). The transaction was rolled back, so nothing
+ * is half-written; the HTTP layer answers 503 with Retry-After (isStoreUnavailable) and the
+ * phone's retry of the same request carries on (MS-ASHTTP 3.1.5.2: 503 is retried later).
+ */
+export class StoreUnavailableError extends Error {
+  constructor(readonly fault: StoreFault, override readonly cause?: unknown) {
+    super(`${FAULT_TEXT[fault]}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "StoreUnavailableError";
+  }
+}
+
+/** The fault of a node:sqlite error, or undefined for anything else (a bad statement, a constraint). */
+function faultOf(error: unknown): StoreFault | undefined {
+  if (error instanceof StoreUnavailableError) return error.fault;
   const { code, errcode, message } = (error ?? {}) as {
     code?: unknown;
     errcode?: unknown;
     message?: unknown;
   };
-  if (code !== "ERR_SQLITE_ERROR") return false;
-  if (typeof errcode === "number") return UNAVAILABLE_CODES.has(errcode & 0xff);
-  // exec() errors carry no errcode, only SQLite's message for the code (sqlite3_errstr).
-  return typeof message === "string" && UNAVAILABLE_MESSAGES.test(message);
+  if (code !== "ERR_SQLITE_ERROR") return undefined;
+  if (typeof errcode === "number") return FAULT_CODES.get(errcode & 0xff);
+  if (typeof message !== "string") return undefined;
+  return FAULT_MESSAGES.find(([pattern]) => pattern.test(message))?.[1];
 }
 
-const UNAVAILABLE_MESSAGES =
-  /database is locked|database table is locked|readonly database|disk I\/O error|database or disk is full/;
+/** Whether an error means the store cannot be written now: answered 503 with Retry-After, the transaction rolled back. */
+export function isStoreUnavailable(error: unknown): boolean {
+  return faultOf(error) !== undefined;
+}
+
+/**
+ * How long one write waits for another process's write lock (the admin CLI, a backup restore).
+ * node:sqlite is synchronous, so SQLite's busy handler sleeps on the event loop: every held Ping
+ * and every other request waits with it. The box's own transactions and the CLI's last
+ * milliseconds, so a short wait absorbs normal contention and bounds the stall.
+ */
+export const BUSY_TIMEOUT_MS = 250;
+
+/**
+ * The wait while the lock is known to be held by someone else (a write already timed out and no
+ * write succeeded since): writes fail at once with StoreUnavailableError instead of stalling the
+ * event loop BUSY_TIMEOUT_MS each; the first write that gets the lock ends this state.
+ */
+export const CONTENDED_BUSY_TIMEOUT_MS = 10;
+
+/** The wait while opening and migrating, before anything is served (stalling harms nobody then). */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
 
 /** A value SQLite accepts as a parameter. */
 export type SqlValue = SQLInputValue;
@@ -35,6 +93,8 @@ export type SqlValue = SQLInputValue;
 export class Database {
   readonly #db: DatabaseSync;
   #depth = 0;
+  /** A write timed out on another process's lock and none succeeded since (CONTENDED_BUSY_TIMEOUT_MS applies). */
+  #contended = false;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -50,51 +110,64 @@ export class Database {
     // is crash-safe (a power cut may lose the last commits, never corrupt) and
     // halves the fsyncs on flash. The WAL is checkpointed at ~1 MB so it
     // stays small on a small data partition.
+    db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA wal_autocheckpoint = 256");
     db.exec("PRAGMA journal_size_limit = 4194304");
     db.exec("PRAGMA foreign_keys = ON");
-    db.exec("PRAGMA busy_timeout = 5000");
     db.exec("PRAGMA temp_store = MEMORY");
     const database = new Database(db);
     database.#migrate(migrations);
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     return database;
+  }
+
+  /** Whether a write recently found the file locked by another process and none has succeeded since. */
+  get contended(): boolean {
+    return this.#contended;
   }
 
   /** Runs a statement that changes rows; returns the number changed. */
   run(sql: string, ...params: SqlValue[]): number {
-    return Number(this.#db.prepare(sql).run(...params).changes);
+    return this.#write(() => Number(this.#db.prepare(sql).run(...params).changes));
   }
 
   /** Runs an INSERT and returns the new rowid. */
   insert(sql: string, ...params: SqlValue[]): number {
-    return Number(this.#db.prepare(sql).run(...params).lastInsertRowid);
+    return this.#write(() => Number(this.#db.prepare(sql).run(...params).lastInsertRowid));
   }
 
   /** First row of a query, or undefined. */
   get<T>(sql: string, ...params: SqlValue[]): T | undefined {
-    return this.#db.prepare(sql).get(...params) as T | undefined;
+    return this.#guard(() => this.#db.prepare(sql).get(...params) as T | undefined);
   }
 
   /** All rows of a query. */
   all<T>(sql: string, ...params: SqlValue[]): T[] {
-    return this.#db.prepare(sql).all(...params) as T[];
+    return this.#guard(() => this.#db.prepare(sql).all(...params) as T[]);
   }
 
   /** Iterates rows without holding them all in memory. */
   *iterate<T>(sql: string, ...params: SqlValue[]): Generator<T> {
-    for (const row of this.#db.prepare(sql).iterate(...params)) yield row as T;
+    const rows = this.#guard(() => this.#db.prepare(sql).iterate(...params));
+    while (true) {
+      const next = this.#guard(() => rows.next());
+      if (next.done) return;
+      yield next.value as T;
+    }
   }
 
   /** Executes several statements (no parameters). */
   exec(sql: string): void {
-    this.#db.exec(sql);
+    this.#guard(() => this.#db.exec(sql));
   }
 
   /**
    * Runs `fn` in one transaction (nested calls join the outer one): either
    * every change lands or none does, so a crash never leaves state half-written.
+   * A locked, read-only or full store throws StoreUnavailableError with
+   * everything rolled back.
    */
   transaction<T>(fn: () => T): T {
     if (this.#depth > 0) {
@@ -105,17 +178,51 @@ export class Database {
         this.#depth--;
       }
     }
-    this.#db.exec("BEGIN IMMEDIATE");
+    this.#write(() => this.#db.exec("BEGIN IMMEDIATE"));
     this.#depth = 1;
     try {
       const result = fn();
-      this.#db.exec("COMMIT");
+      this.#guard(() => this.#db.exec("COMMIT"));
       return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // SQLite rolls back by itself after FULL or IOERR (https://sqlite.org/lang_transaction.html,
+      // "Response To Errors Within A Transaction"): a ROLLBACK then fails with "no transaction is
+      // active", which must not replace the error that explains what happened.
+      if (this.#db.isTransaction) {
+        try {
+          this.#db.exec("ROLLBACK");
+        } catch {
+          // The error below is the one to report.
+        }
+      }
       throw error;
     } finally {
       this.#depth = 0;
+    }
+  }
+
+  /** Runs a write; a success ends the contended state, a lock held elsewhere starts it. */
+  #write<T>(fn: () => T): T {
+    const result = this.#guard(fn);
+    if (this.#contended && this.#depth === 0) {
+      this.#contended = false;
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+    return result;
+  }
+
+  /** Runs SQLite work; its faults become StoreUnavailableError, anything else passes unchanged. */
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      const fault = faultOf(error);
+      if (fault === undefined || error instanceof StoreUnavailableError) throw error;
+      if (fault === "busy" && !this.#contended) {
+        this.#contended = true;
+        this.#db.exec(`PRAGMA busy_timeout = ${CONTENDED_BUSY_TIMEOUT_MS}`);
+      }
+      throw new StoreUnavailableError(fault, error);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { Database } from "./database.ts";
+import { type Database, isStoreUnavailable } from "./database.ts";
 
 /** A device partnership (one phone of one user). */
 export interface DeviceRecord {
@@ -67,14 +67,21 @@ export class DeviceRepository {
       existing.userAgent !== sighting.userAgent ||
       existing.protocolVersion !== sighting.protocolVersion;
     if (changed || now - existing.lastSeen >= LAST_SEEN_WRITE_INTERVAL_MS) {
-      this.db.run(
-        `UPDATE devices SET device_type = ?, user_agent = ?, protocol_version = ?, last_seen = ? WHERE id = ?`,
-        sighting.deviceType,
-        sighting.userAgent,
-        sighting.protocolVersion,
-        now,
-        existing.id,
-      );
+      try {
+        this.db.run(
+          `UPDATE devices SET device_type = ?, user_agent = ?, protocol_version = ?, last_seen = ? WHERE id = ?`,
+          sighting.deviceType,
+          sighting.userAgent,
+          sighting.protocolVersion,
+          now,
+          existing.id,
+        );
+      } catch (error) {
+        // A locked, read-only or full store must not fail a held Ping or a read that writes
+        // nothing else: the refresh is bookkeeping and is tried again on the next request.
+        if (!isStoreUnavailable(error)) throw error;
+        return existing;
+      }
       return { ...existing, ...sighting, lastSeen: now };
     }
     return existing;

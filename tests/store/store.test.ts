@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { Database, Store } from "../../src/store/mod.ts";
-
-function sighting(deviceId = "DEV1") {
-  return {
-    user: "alice",
-    deviceId,
-    deviceType: "iPhone",
-    userAgent: "Apple-iPhone/1",
-    protocolVersion: "16.1",
-  };
-}
+import { sighting } from "./_sighting.ts";
 
 Deno.test("Store.open() applies migrations and passes the integrity check", () => {
   const store = Store.open(":memory:");
