@@ -13,6 +13,12 @@ export interface RadicaleSetup {
   dir: string;
   port: number;
   users: HarnessUser[];
+  /**
+   * Radicale's rights backend: "owner_only" (default: each user reads and writes only their own
+   * collections) or "owner_write" (every authenticated user may read everyone's collections, e.g.
+   * to test free/busy of colleagues).
+   */
+  rights?: "owner_only" | "owner_write";
 }
 
 /** Renders the Radicale 3 config file. */
@@ -29,7 +35,7 @@ htpasswd_encryption = plain
 delay = 0
 
 [rights]
-type = owner_only
+type = ${setup.rights ?? "owner_only"}
 
 [storage]
 filesystem_folder = ${base}/collections

@@ -4,6 +4,10 @@ import { saveAutodiscoverDomains } from "../../src/store/mail_domains.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../src/wbxml/tree.ts";
 import { decodeWithLibwbxml, validateWithXsd } from "./eas_checks.ts";
 import { startBox } from "./fixture.ts";
+import { DEFAULT_USERS } from "../harness/mod.ts";
+import { startRadicale } from "../harness/_radicale.ts";
+import { stopServer } from "../harness/_process.ts";
+import { freePort } from "../harness/free_port.ts";
 
 const R = "ResolveRecipients";
 
@@ -120,5 +124,57 @@ Deno.test("ResolveRecipients finds alice's own contacts, her free/busy from Radi
     assert.equal(child(zelda, "Availability", R), undefined);
   } finally {
     await box.stop();
+  }
+});
+
+Deno.test("ResolveRecipients answers a colleague's free/busy where the DAV server lets users read each other's calendars", async () => {
+  // Radicale with owner_write rights: every user may read bob's calendar; it ignores the
+  // free-busy-query report, so the box reads bob's events of the window (RFC 4791 7.8.1).
+  const dir = await Deno.makeTempDir({ prefix: "pushbridge-rr-" });
+  const port = freePort();
+  const radicale = await startRadicale({ dir, port, users: DEFAULT_USERS, rights: "owner_write" });
+  try {
+    const davUrl = `http://127.0.0.1:${port}/`;
+    const box = await startBox({ env: { PUSHBRIDGE_DAV_URL: davUrl } });
+    try {
+      saveAutodiscoverDomains(box.server.store.settings, ["example.test"]);
+      const bob = DEFAULT_USERS[1]!;
+      const dav = new DavClient({
+        url: new URL(davUrl),
+        credentials: { user: bob.name, password: bob.password },
+      });
+      await dav.discover();
+      await dav.mutate(
+        "MKCALENDAR",
+        `/${bob.name}/calendar/`,
+        '<?xml version="1.0"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>',
+      );
+      const busy = "DTSTART:20300318T090000Z\r\nDTEND:20300318T100000Z\r\nSUMMARY:Review\r\n";
+      const away = "DTSTART:20300318T130000Z\r\nDTEND:20300318T140000Z\r\nX-MICROSOFT-CDO-BUSYSTATUS:OOF\r\n";
+      await dav.put(`/${bob.name}/calendar/busy.ics`, EVENT("bob-busy", busy), "text/calendar", "");
+      await dav.put(`/${bob.name}/calendar/away.ics`, EVENT("bob-away", away), "text/calendar", "");
+      await dav.put(`/${bob.name}/calendar/weekly.ics`, WEEKLY, "text/calendar", "");
+
+      // Bob's phone has synced once, so the box's GAL (its seen users) knows him.
+      const bobSync = await box.client(bob.name).command(
+        "FolderSync",
+        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
+      );
+      assert.equal(bobSync.status, 200);
+      const reply = await box.client("alice").command(R, resolveRequest([bob.email]));
+      assert.equal(reply.status, 200);
+      const recipient = child(child(reply.body, "Response", R), "Recipient", R);
+      const availability = child(recipient, "Availability", R);
+      assert.equal(childText(availability, "Status", R), "1");
+      // 08:00-16:00 UTC: busy 09:00-10:00, out of office 13:00-14:00, the weekly 14:00-15:00 busy.
+      assert.equal(childText(availability, "MergedFreeBusy", R), "0022000000332200");
+      const check = await validateWithXsd(reply.raw);
+      assert.ok(check.valid, check.messages);
+    } finally {
+      await box.stop();
+    }
+  } finally {
+    await stopServer(radicale);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

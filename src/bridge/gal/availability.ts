@@ -9,7 +9,10 @@
  *   servers that keep the caldav-sched busy-time request) where the server
  *   names an outbox, else a free-busy-query REPORT (RFC 4791 7.10) on the
  *   recipient's calendars, found by principal-property-search (RFC 3744 9.4)
- *   or, on servers without it, the sibling of the user's own principal.
+ *   or, on servers without it, the sibling of the user's own principal; a
+ *   server that lets the user read the calendar but does not answer the
+ *   report (Radicale 3.1 with owner_write or from_file rights) gives the
+ *   events of the window instead, weighed as for the user's own calendars.
  * A server that does not let the user read someone's free/busy (Radicale's
  * owner_only rights answer 403 for another user's collections) gives
  * "unreadable", which the command answers with Availability Status 163:
@@ -341,48 +344,91 @@ export class DavAvailability implements AvailabilityLookup {
     if (!calendarHomes?.length) return undefined;
     const out: BusyPeriod[] = [];
     for (const calendar of await this.#calendars(calendarHomes)) {
-      const response = await this.#o.client.request("REPORT", calendar, {
-        body: `<?xml version="1.0" encoding="utf-8"?><c:free-busy-query xmlns:c="${NS.CALDAV}">${
-          timeRange(start, end)
-        }</c:free-busy-query>`,
-        headers: { depth: "1" },
-      });
-      const body = await response.text();
-      // 200 text/calendar is the answer (RFC 4791 7.10); anything else (403 without
-      // CALDAV:read-free-busy, a multistatus of a server that ignores the report) is unreadable.
-      if (response.status !== 200 || !/text\/calendar/i.test(response.headers.get("content-type") ?? "")) {
-        return undefined;
+      let periods = await this.#freeBusyQuery(calendar.href, start, end);
+      if (periods === null) {
+        // Not refused but not answered either: list the events, as for the user's own calendars.
+        periods = calendar.transparent ? [] : await this.#eventPeriods(calendar.href, start, end);
       }
-      out.push(...busyPeriodsOfFreeBusy(body));
+      if (!periods) return undefined;
+      out.push(...periods);
     }
     return out;
   }
 
+  /**
+   * A free-busy-query REPORT (RFC 4791 7.10) of one calendar: its busy
+   * periods, null when the server does not answer the report (Radicale 3.1
+   * ignores it and lists the collection in a 207), undefined when it refuses
+   * (403 without CALDAV:read-free-busy, 401).
+   */
+  async #freeBusyQuery(
+    calendar: string,
+    start: number,
+    end: number,
+  ): Promise<BusyPeriod[] | null | undefined> {
+    const response = await this.#o.client.request("REPORT", calendar, {
+      body: `<?xml version="1.0" encoding="utf-8"?><c:free-busy-query xmlns:c="${NS.CALDAV}">${
+        timeRange(start, end)
+      }</c:free-busy-query>`,
+      headers: { depth: "1" },
+    });
+    const body = await response.text();
+    if (response.status === 401 || response.status === 403) return undefined;
+    // The answer is a text/calendar VFREEBUSY (7.10); Xandikos 0.2 labels it application/octet-stream,
+    // so the body decides, not the Content-Type.
+    if (response.status === 200 && /^\s*BEGIN:VCALENDAR/i.test(body)) return busyPeriodsOfFreeBusy(body);
+    return null;
+  }
+
   /** The user's own calendars: a time-range calendar-query (RFC 4791 7.8.1) and local expansion. */
-  async #ownPeriods(homes: DavHomes, start: number, end: number): Promise<BusyPeriod[]> {
+  async #ownPeriods(homes: DavHomes, start: number, end: number): Promise<BusyPeriod[] | undefined> {
     const out: BusyPeriod[] = [];
+    for (const calendar of await this.#calendars(homes.calendarHomes)) {
+      if (calendar.transparent) continue;
+      const periods = await this.#eventPeriods(calendar.href, start, end);
+      if (!periods) return undefined;
+      out.push(...periods);
+    }
+    return out;
+  }
+
+  /**
+   * Busy periods of one calendar from its events in the window: a time-range
+   * calendar-query (RFC 4791 7.8.1, 9.9) and local expansion; undefined when
+   * the server refuses the listing.
+   */
+  async #eventPeriods(calendar: string, start: number, end: number): Promise<BusyPeriod[] | undefined> {
     const query =
       `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="${NS.CALDAV}"><d:prop><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">${
         timeRange(start, end)
       }</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`;
-    for (const calendar of await this.#calendars(homes.calendarHomes, true)) {
-      for (const r of await this.#o.client.report(calendar, query)) {
-        const ics = r.props.get(propKey(NS.CALDAV, "calendar-data"))?.text;
-        if (r.status >= 300 || !ics) continue;
-        try {
-          out.push(...busyPeriodsOfEvents(ics, start, end));
-        } catch {
-          // One unreadable event must not hide the rest; its time is unknown, not free.
-          out.push({ start, end, status: FREE_BUSY.NoData });
-        }
+    let responses;
+    try {
+      responses = await this.#o.client.report(calendar, query);
+    } catch (error) {
+      if (error instanceof DavRefusedError) return undefined;
+      throw error;
+    }
+    const out: BusyPeriod[] = [];
+    for (const r of responses) {
+      const ics = r.props.get(propKey(NS.CALDAV, "calendar-data"))?.text;
+      if (r.status >= 300 || !ics) continue;
+      try {
+        out.push(...busyPeriodsOfEvents(ics, start, end));
+      } catch {
+        // One unreadable event must not hide the rest; its time is unknown, not free.
+        out.push({ start, end, status: FREE_BUSY.NoData });
       }
     }
     return out;
   }
 
-  /** Event calendars under the homes; `own` leaves out those marked transparent (RFC 6638 9.1). */
-  async #calendars(homes: string[], own = false): Promise<string[]> {
-    const out: string[] = [];
+  /**
+   * Event calendars under the homes, each marked when its owner keeps it out
+   * of free/busy (schedule-calendar-transp transparent, RFC 6638 9.1).
+   */
+  async #calendars(homes: string[]): Promise<{ href: string; transparent: boolean }[]> {
+    const out: { href: string; transparent: boolean }[] = [];
     for (const home of homes) {
       const responses = await this.#o.client.propfind(home, [
         [NS.DAV, "resourcetype"],
@@ -398,12 +444,10 @@ export class DavAvailability implements AvailabilityLookup {
         )
           .map((c) => (c.attributes.name ?? "").toUpperCase());
         if (comps.length && !comps.includes("VEVENT")) continue;
-        if (
-          own && kid(r.props.get(propKey(NS.CALDAV, "schedule-calendar-transp")), NS.CALDAV, "transparent")
-        ) {
-          continue;
-        }
-        if (!out.includes(r.href)) out.push(r.href);
+        const transparent = Boolean(
+          kid(r.props.get(propKey(NS.CALDAV, "schedule-calendar-transp")), NS.CALDAV, "transparent"),
+        );
+        if (!out.some((c) => c.href === r.href)) out.push({ href: r.href, transparent });
       }
     }
     return out;
