@@ -1,7 +1,7 @@
 /**
  * The status dashboard: service health, mailstore reachability, devices,
- * held Pings, traffic of the last hour (inline SVG), memory, disk, flash
- * write rate and certificate expiry. The panel refreshes itself.
+ * held Pings, push latency and traffic of the last hour (inline SVG), memory,
+ * disk, flash write rate and certificate expiry. The panel refreshes itself.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { statfs } from "node:fs/promises";
 import type { MailstoreUrl, Settings } from "../config/settings.ts";
 import { greetMailstore } from "../doctor/doctor.ts";
 import type { TrafficMinute } from "../log/trace.ts";
+import type { PushLatencyHour } from "../push/push_latency.ts";
 import { checkExpiry, readCertificateInfo } from "../tls/cert_info.ts";
 import { TLS_FILES } from "../tls/load.ts";
 import { VERSION } from "../version.ts";
@@ -17,6 +18,7 @@ import { RESTART_ONLY_SETTINGS } from "./apply_settings.ts";
 import { page } from "./_layout.ts";
 import { SETUP_COMPLETED_SETTING } from "./_wizard.ts";
 import { escapeHtml } from "./html.ts";
+import { pushLatencyChart, pushLatencySummary } from "./_push_chart.ts";
 
 /** Mailstore reachability is probed at most this often (a greeting per refresh would be noise in its logs). */
 const REACH_CACHE_MS = 30_000;
@@ -53,6 +55,8 @@ export interface BoxStatus {
     }[];
   };
   push: { held: number; users: number; watchers: number; unreachable: number } | undefined;
+  /** Pushes of the last hour per minute: watcher notice to answer of the held request (memory only). */
+  pushLatency?: PushLatencyHour;
   traffic: TrafficMinute[];
   memory: { rss: number; heapUsed: number };
   disk?: { freeBytes: number; totalBytes: number };
@@ -98,6 +102,7 @@ export class StatusCollector {
       traffic: deps.traffic?.lastHour() ?? [],
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },
     };
+    if (deps.push) status.pushLatency = deps.push.hub.latency.lastHour();
     if (deps.easUrl) status.easUrl = deps.easUrl;
     try {
       const s = await statfs(deps.settings.dataDir);
@@ -309,6 +314,13 @@ export function dashboardPanel(status: BoxStatus, now: number): string {
   }</section>
 <section><h2>Certificate</h2>${cert}</section>
 </div>
+${
+    status.pushLatency
+      ? `<section id="push-latency"><h2>Push latency, last hour</h2>${pushLatencyChart(status.pushLatency)}${
+        pushLatencySummary(status.pushLatency)
+      }</section>`
+      : ""
+  }
 <section><h2>Traffic, last hour</h2>${
     trafficChart(status.traffic)
   }<p class="muted">Bars: requests per minute (Pings are held, so they are counted but not timed). Line: mean answer time of other commands.</p></section>

@@ -92,7 +92,7 @@ button.link{background:none;border:0;color:var(--accent);padding:0;margin:0}form
 .steps{list-style:none;padding:0;margin:.5rem 0}.steps li{padding:.15rem 0}.steps b{display:inline-block;min-width:3.2rem}
 .big{font-size:1.8rem;font-weight:700}pre{white-space:pre-wrap;word-break:break-word;background:#f0f2f5;padding:.6rem;border-radius:6px;font-size:.82em;max-height:28rem;overflow:auto}
 .wizard-steps{display:flex;flex-wrap:wrap;gap:.4rem;list-style:none;padding:0}.wizard-steps li{padding:.2rem .6rem;border-radius:99px;background:#e8ebf0}
-.wizard-steps li.current{background:var(--accent);color:#fff}svg.chart{width:100%;height:auto;background:#fff}
+.wizard-steps li.current{background:var(--accent);color:#fff}svg.chart{width:100%;height:auto;background:#fff}svg.push-chart{max-width:36rem;display:block}
 .qr{width:100%;max-width:16rem;height:auto;image-rendering:pixelated}
 @media (max-width:40rem){main{padding:.6rem}td,th{padding:.3rem}.hide-small{display:none}}
 `;
