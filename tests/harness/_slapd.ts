@@ -10,11 +10,19 @@ import { freePorts } from "./free_port.ts";
 import { generateCert } from "./_tls.ts";
 import { type ServerProcess, spawnServer, stopServer, waitForPorts } from "./_process.ts";
 
+/**
+ * What the server offers: "offered" (default) serves plain LDAP with StartTLS and LDAPS;
+ * "required" also refuses a simple bind before TLS (`security simple_bind=1`, the bind
+ * password must never cross in clear); "none" has no certificate, so StartTLS fails and there
+ * is no LDAPS listener.
+ */
+export type SlapdTls = "offered" | "required" | "none";
+
 /** A running slapd; stop() it in a finally block. */
 export interface Slapd {
-  /** `ldap://127.0.0.1:PORT` (StartTLS offered). */
+  /** `ldap://127.0.0.1:PORT` (StartTLS offered unless tls is "none"). */
   url: string;
-  /** `ldaps://127.0.0.1:PORT` */
+  /** `ldaps://127.0.0.1:PORT`, or "" when tls is "none". */
   ldapsUrl: string;
   /** PEM of the CA that signed the server certificate. */
   caPem: string;
@@ -113,9 +121,10 @@ function ldif(people: SeededPerson[]): string {
 /**
  * Starts slapd with `people` seeded entries (default 300) under
  * ou=people,dc=example,dc=test; the first one has a jpegPhoto and a
- * userCertificate;binary.
+ * userCertificate;binary. `tls` says what the server offers (see {@link SlapdTls}).
  */
-export async function startSlapd(options: { people?: number } = {}): Promise<Slapd> {
+export async function startSlapd(options: { people?: number; tls?: SlapdTls } = {}): Promise<Slapd> {
+  const tls = options.tls ?? "offered";
   const dir = await Deno.makeTempDir({ prefix: "pushbridge-slapd-" });
   let server: ServerProcess | undefined;
   try {
@@ -136,10 +145,12 @@ pidfile ${dir}/slapd.pid
 argsfile ${dir}/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
-TLSCACertificateFile ${cert.caFile}
+${
+        tls === "none" ? "" : `TLSCACertificateFile ${cert.caFile}
 TLSCertificateFile ${cert.certFile}
 TLSCertificateKeyFile ${cert.keyFile}
-database mdb
+`
+      }${tls === "required" ? "security simple_bind=1\n" : ""}database mdb
 maxsize 268435456
 suffix "${BASE_DN}"
 rootdn "${BIND_DN}"
@@ -150,20 +161,34 @@ index objectClass eq
 access to * by * read
 `,
     );
+    const ldapsUrl = tls === "none" ? "" : `ldaps://127.0.0.1:${ldapsPort}`;
     server = spawnServer("slapd", "/usr/sbin/slapd", [
       "-h",
-      `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${ldapsPort}/`,
+      `ldap://127.0.0.1:${port}/${ldapsUrl ? ` ${ldapsUrl}/` : ""}`,
       "-f",
       `${dir}/slapd.conf`,
       "-d",
       "0",
     ], `${dir}/slapd.log`);
-    await waitForPorts(server, [port, ldapsPort]);
+    await waitForPorts(server, ldapsUrl ? [port, ldapsPort] : [port]);
     const people = seedPeople(options.people ?? 300, der.stdout);
     await Deno.writeTextFile(`${dir}/seed.ldif`, ldif(people));
     const url = `ldap://127.0.0.1:${port}`;
     const add = await new Deno.Command("ldapadd", {
-      args: ["-x", "-H", url, "-D", BIND_DN, "-w", BIND_PASSWORD, "-f", `${dir}/seed.ldif`],
+      // A server that refuses clear binds is seeded over StartTLS (-ZZ: TLS or nothing).
+      args: [
+        ...(tls === "required" ? ["-ZZ"] : []),
+        "-x",
+        "-H",
+        url,
+        "-D",
+        BIND_DN,
+        "-w",
+        BIND_PASSWORD,
+        "-f",
+        `${dir}/seed.ldif`,
+      ],
+      env: { LDAPTLS_CACERT: cert.caFile },
       stdout: "null",
       stderr: "piped",
     }).output();
@@ -171,7 +196,7 @@ access to * by * read
     const running = server;
     return {
       url,
-      ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}`,
+      ldapsUrl,
       caPem: cert.caPem,
       baseDn: BASE_DN,
       bindDn: BIND_DN,
@@ -187,4 +212,79 @@ access to * by * read
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw error;
   }
+}
+
+/** A TCP relay in front of slapd that keeps every byte the client sent. */
+export interface LdapTap {
+  /** `ldap://HOST:PORT` of the relay (HOST as given to startLdapTap). */
+  url: string;
+  /** Everything clients wrote so far, concatenated. */
+  clientBytes(): Uint8Array;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a relay on `hostname` (default 127.0.0.1; any 127.x address works on Linux, for a host
+ * name the server certificate does not carry) to slapd's port `targetPort`, recording what
+ * clients send, so a test can show that a password never crossed the wire in clear text.
+ */
+export function startLdapTap(targetPort: number, hostname = "127.0.0.1"): LdapTap {
+  const listener = Deno.listen({ hostname, port: 0 });
+  const sent: Uint8Array[] = [];
+  const open = new Set<Deno.Conn>();
+  const pipe = async (from: Deno.Conn, to: Deno.Conn, record: boolean) => {
+    const buffer = new Uint8Array(32 * 1024);
+    try {
+      for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
+        if (record) sent.push(buffer.slice(0, n));
+        for (let off = 0; off < n;) off += await to.write(buffer.subarray(off, n));
+      }
+    } catch {
+      // one side went away
+    }
+    for (const conn of [from, to]) {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+      open.delete(conn);
+    }
+  };
+  const accepting = (async () => {
+    for await (const client of listener) {
+      open.add(client);
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: targetPort }).catch(() => undefined);
+      if (!upstream) {
+        client.close();
+        continue;
+      }
+      open.add(upstream);
+      pipe(client, upstream, true);
+      pipe(upstream, client, false);
+    }
+  })().catch(() => {});
+  return {
+    url: `ldap://${hostname}:${(listener.addr as Deno.NetAddr).port}`,
+    clientBytes() {
+      const out = new Uint8Array(sent.reduce((n, b) => n + b.length, 0));
+      let at = 0;
+      for (const b of sent) {
+        out.set(b, at);
+        at += b.length;
+      }
+      return out;
+    },
+    async close() {
+      listener.close();
+      for (const conn of open) {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
+      await accepting;
+    },
+  };
 }

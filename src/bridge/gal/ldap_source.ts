@@ -2,21 +2,26 @@
  * GAL from an LDAP directory (ldapts): one simple bind and one paged subtree
  * search (RFC 2696) return every person; the result goes into the same TTL
  * cache as the CardDAV source. ldaps:// connects over TLS; "starttls" upgrades
- * an ldap:// connection before the bind (RFC 4513 3), so the bind password
- * never crosses the wire in clear text when either is set.
+ * an ldap:// connection with the StartTLS extended operation (RFC 4511 4.14,
+ * OID 1.3.6.1.4.1.1466.20037) before the bind (RFC 4513 3), and a server
+ * that refuses it ends the attempt before the bind: the bind password never
+ * crosses the wire in clear text. The server certificate is checked against
+ * the configured CAs and the URL's host name (RFC 4513 3.1.3) in both modes.
  *
  * Settings (store.settings, keys in {@link LDAP_GAL_SETTINGS}):
  * - `gal.ldap.url`: `ldap://host[:389]` or `ldaps://host[:636]`; setting it selects this source
  * - `gal.ldap.base_dn`: search base, e.g. `ou=people,dc=example,dc=org` (required)
  * - `gal.ldap.bind_dn`, `gal.ldap.bind_password`: a read-only service account; both unset means an anonymous search
  * - `gal.ldap.filter`: RFC 4515 filter, default `(&(objectClass=inetOrgPerson)(mail=*))`
- * - `gal.ldap.starttls`: `true` to issue StartTLS on an ldap:// URL
+ * - `gal.ldap.starttls`: `true` to issue StartTLS on an ldap:// URL, `false` to bind in clear; unset
+ *   means StartTLS whenever a bind password would otherwise cross the network (a bind DN and a
+ *   host that is not this machine)
  * - `gal.ldap.attributes`: optional JSON object overriding the attribute map, e.g. `{"company":"company"}`
  *
- * StartTLS goes through node:tls upgrading a used socket, which Deno 2.9's
- * Node compatibility breaks ("Client network socket disconnected before
- * secure TLS connection was established", denoland/deno#33344); until that
- * is fixed, use ldaps://.
+ * StartTLS goes through ldapts, which upgrades its socket with node:tls
+ * (works on Deno 2.9.6, tests/bridge/gal/ldap_source.test.ts). ldapts hands
+ * node:tls no host name for the upgrade, which then checks the certificate
+ * against "localhost"; {@link openLdap} passes the URL's host.
  *
  * The service account's password is a box setting like the CardDAV URL (not
  * a user's password), stored in the box's SQLite; PUSHBRIDGE_LDAP_BIND_PASSWORD
@@ -118,11 +123,20 @@ export function ldapConfigOf(
   const filter = get(LDAP_GAL_SETTINGS.filter)?.trim();
   if (filter) config.filter = filter;
   const startTls = get(LDAP_GAL_SETTINGS.startTls)?.trim().toLowerCase();
+  const ldaps = /^ldaps:/i.test(url);
   if (startTls) {
     if (startTls !== "true" && startTls !== "false") {
       throw new Error(`Setting "${LDAP_GAL_SETTINGS.startTls}" must be 'true' or 'false', got '${startTls}'`);
     }
+    if (startTls === "true" && ldaps) {
+      throw new Error(
+        `Setting "${LDAP_GAL_SETTINGS.startTls}" applies to ldap:// URLs; '${url}' is already TLS`,
+      );
+    }
     config.startTls = startTls === "true";
+  } else if (!ldaps && config.bindDn && !isLoopback(hostOf(config.url))) {
+    // The password of the service account would otherwise cross the network in clear text.
+    config.startTls = true;
   }
   const attributes = get(LDAP_GAL_SETTINGS.attributes)?.trim();
   if (attributes) {
@@ -144,6 +158,16 @@ export function ldapConfigOf(
   }
   if (caCerts) config.caCerts = caCerts;
   return config;
+}
+
+/** The host of an ldap(s):// URL, without IPv6 brackets. */
+function hostOf(url: string): string {
+  return new URL(url).hostname.replace(/^\[|\]$/g, "");
+}
+
+/** Whether `host` is this machine (a connection to it never leaves the box). */
+function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === "::1" || host.toLowerCase() === "localhost";
 }
 
 function attributeMap(config: LdapGalConfig): LdapAttributeMap {
@@ -211,24 +235,77 @@ export function galEntryOfLdap(
   return out;
 }
 
-/** Loads every matching person of the directory (bind, StartTLS if asked, paged search, unbind). */
+/** StartTLS failed: nothing else, and above all no bind, went over the connection. */
+export class LdapStartTlsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LdapStartTlsError";
+  }
+}
+
+/** LDAP result codes of a server that does not offer StartTLS (RFC 4511 4.1.9, 4.14.2). */
+const NO_STARTTLS_CODES: ReadonlySet<number> = new Set([2, 52]);
+
+/**
+ * An ldapts client connected to the directory, secured (ldaps:// or StartTLS
+ * when configured) and bound as the service account when there is one; the
+ * caller unbinds. StartTLS must succeed before the bind request is written,
+ * else {@link LdapStartTlsError}.
+ */
+export async function openLdap(
+  config: LdapGalConfig,
+  timeouts: { connectMs?: number; operationMs?: number } = {},
+): Promise<Client> {
+  const host = hostOf(config.url);
+  // node:tls checks the certificate against `host` (IP SANs) or `servername` (DNS names, RFC 6125).
+  const tlsOptions = {
+    ...(config.caCerts ? { ca: config.caCerts } : {}),
+    host,
+    ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
+  };
+  // ldapts starts TLS on connect whenever tlsOptions are given, so ldap:// gets none.
+  const client = new Client({
+    url: config.url,
+    connectTimeout: timeouts.connectMs ?? CONNECT_TIMEOUT_MS,
+    timeout: timeouts.operationMs ?? OPERATION_TIMEOUT_MS,
+    ...(/^ldaps:/i.test(config.url) ? { tlsOptions } : {}),
+  });
+  try {
+    if (config.startTls) {
+      try {
+        await client.startTLS(tlsOptions);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        const why = typeof code === "number" && NO_STARTTLS_CODES.has(code)
+          ? `it does not offer StartTLS (${errorText(error)})`
+          : errorText(error);
+        throw new LdapStartTlsError(
+          `StartTLS with '${config.url}' failed: ${why}; the bind password was not sent`,
+          { cause: error },
+        );
+      }
+    }
+    if (config.bindDn) await client.bind(config.bindDn, config.bindPassword ?? "");
+    return client;
+  } catch (error) {
+    await client.unbind().catch(() => {});
+    throw error;
+  }
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*Code: 0x[0-9a-f]+$/i, "");
+}
+
+/** Loads every matching person of the directory (StartTLS if asked, bind, paged search, unbind). */
 export function ldapLoader(config: LdapGalConfig): () => Promise<GalEntry[]> {
   const map = attributeMap(config);
-  const tlsOptions = config.caCerts ? { ca: config.caCerts } : {};
   const binary = BINARY_FIELDS.flatMap((field) => [...map[field]]);
   const attributes = [...new Set(Object.values(map).flat())];
   return async () => {
-    // ldapts starts TLS on connect whenever tlsOptions are given, so ldap:// gets none.
-    const secure = /^ldaps:/i.test(config.url);
-    const client = new Client({
-      url: config.url,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      timeout: OPERATION_TIMEOUT_MS,
-      ...(secure ? { tlsOptions } : {}),
-    });
+    let client: Client | undefined;
     try {
-      if (config.startTls) await client.startTLS(tlsOptions);
-      if (config.bindDn) await client.bind(config.bindDn, config.bindPassword ?? "");
+      client = await openLdap(config);
       const { searchEntries } = await client.search(config.baseDn, {
         scope: "sub",
         filter: config.filter ?? DEFAULT_LDAP_FILTER,
@@ -239,11 +316,13 @@ export function ldapLoader(config: LdapGalConfig): () => Promise<GalEntry[]> {
       return searchEntries.map((e) => galEntryOfLdap(e as LdapEntry, map)).filter((e): e is GalEntry => !!e);
     } catch (error) {
       throw new BackendUnavailableError(
-        `LDAP directory '${config.url}' failed: ${error instanceof Error ? error.message : String(error)}`,
+        error instanceof LdapStartTlsError
+          ? `LDAP directory: ${error.message}`
+          : `LDAP directory '${config.url}' failed: ${errorText(error)}`,
         error,
       );
     } finally {
-      await client.unbind().catch(() => {});
+      await client?.unbind().catch(() => {});
     }
   };
 }
