@@ -89,14 +89,22 @@ export async function formValues(c: SetupContext): Promise<Record<string, string
   return out;
 }
 
+/**
+ * Audits a restart and has the service restart shortly after, so the answer
+ * that says so still reaches the browser (the page and /api/restart).
+ */
+export function scheduleRestart(shared: SetupShared): void {
+  shared.audit("service.restart");
+  setTimeout(() => shared.deps.restart?.(), 200);
+}
+
 /** Audits and schedules a restart (after the answer is sent), and renders the waiting page. */
 export function restartPage(
   shared: SetupShared,
   c: SetupContext,
   render: (title: string, body: string) => string,
 ): Response {
-  shared.audit("service.restart");
-  setTimeout(() => shared.deps.restart?.(), 200);
+  scheduleRestart(shared);
   return c.html(render("Restarting", "<p>The service restarts; this page is back in a few seconds.</p>"));
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { statfs } from "node:fs/promises";
+import { LDAP_GAL_SETTINGS, ldapConfigOf } from "../bridge/gal/ldap_source.ts";
 import type { MailstoreUrl, Settings } from "../config/settings.ts";
 import { greetMailstore } from "../doctor/doctor.ts";
 import type { TrafficMinute } from "../log/trace.ts";
@@ -18,12 +19,17 @@ import { RESTART_ONLY_SETTINGS } from "./apply_settings.ts";
 import { page } from "./_layout.ts";
 import { SETUP_COMPLETED_SETTING } from "./_wizard.ts";
 import { escapeHtml } from "./html.ts";
+import { probeLdap } from "./_probes.ts";
 import { pushLatencyChart, pushLatencySummary } from "./_push_chart.ts";
 
 /** Mailstore reachability is probed at most this often (a greeting per refresh would be noise in its logs). */
 const REACH_CACHE_MS = 30_000;
 /** Devices seen within this time count as active. */
 const ACTIVE_MS = 24 * 60 * 60 * 1000;
+/** A shorter window between two samples of written bytes repeats the previous rate. */
+const MIN_WRITE_WINDOW_MS = 500;
+/** Unreachable watchers listed by name on the dashboard (the count says how many in all). */
+const MAX_PROBLEMS = 5;
 /** Certificates closer than this to expiry are flagged. */
 const CERT_WARN_DAYS = 30;
 
@@ -54,7 +60,14 @@ export interface BoxStatus {
       lastSeen: number;
     }[];
   };
-  push: { held: number; users: number; watchers: number; unreachable: number } | undefined;
+  push: {
+    held: number;
+    users: number;
+    watchers: number;
+    unreachable: number;
+    /** Why watchers cannot reach the mailstore (a few, by user). */
+    problems: { user: string; detail: string }[];
+  } | undefined;
   /** Pushes of the last hour per minute: watcher notice to answer of the held request (memory only). */
   pushLatency?: PushLatencyHour;
   traffic: TrafficMinute[];
@@ -62,6 +75,8 @@ export interface BoxStatus {
   disk?: { freeBytes: number; totalBytes: number };
   /** Bytes written by this process per second since the previous sample (Linux /proc/self/io). */
   flashWriteBytesPerSecond?: number;
+  /** Length of that sample window in seconds. */
+  flashWriteWindowSeconds?: number;
   certificate?: { subject: string; notAfter: string; daysLeft: number; status: string };
 }
 
@@ -71,6 +86,7 @@ const started = Date.now();
 export class StatusCollector {
   #reach: { at: number; settings: Settings; value: Reachability[] } | undefined;
   #io: { at: number; bytes: number } | undefined;
+  #rate: { bytesPerSecond: number; seconds: number } | undefined;
 
   constructor(private readonly shared: SetupShared) {}
 
@@ -97,8 +113,18 @@ export class StatusCollector {
           lastSeen: d.lastSeen,
         })),
       },
-      push: stats &&
-        { held: stats.held, users: stats.users, watchers: stats.watchers, unreachable: stats.unreachable },
+      push: stats && {
+        held: stats.held,
+        users: stats.users,
+        watchers: stats.watchers,
+        unreachable: stats.unreachable,
+        problems: (deps.push?.hub.status() ?? []).flatMap((u) =>
+          u.watchers.filter((w) => w.state === "unreachable").map((w) => ({
+            user: u.user,
+            detail: w.detail ?? "",
+          }))
+        ).slice(0, MAX_PROBLEMS),
+      },
       traffic: deps.traffic?.lastHour() ?? [],
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },
     };
@@ -111,8 +137,11 @@ export class StatusCollector {
         totalBytes: Number(s.blocks) * Number(s.bsize),
       };
     } catch { /* not measurable here */ }
-    const rate = await this.#writeRate();
-    if (rate !== undefined) status.flashWriteBytesPerSecond = rate;
+    const rate = await this.sampleWrites();
+    if (rate !== undefined) {
+      status.flashWriteBytesPerSecond = rate.bytesPerSecond;
+      status.flashWriteWindowSeconds = rate.seconds;
+    }
     const cert = await this.#certificate();
     if (cert) status.certificate = cert;
     return status;
@@ -172,11 +201,18 @@ export class StatusCollector {
         client?.close();
       }
     }
+    const directory = await this.#directory(caCerts);
+    if (directory) value.push(directory);
     this.#reach = { at: t, settings, value };
     return value;
   }
 
-  async #writeRate(): Promise<number | undefined> {
+  /**
+   * Samples the process's written bytes; the rate since the previous sample
+   * (the first call, made when the page is registered, only sets the start,
+   * so the first dashboard already has a rate).
+   */
+  async sampleWrites(): Promise<{ bytesPerSecond: number; seconds: number } | undefined> {
     let text: string;
     try {
       text = await Deno.readTextFile("/proc/self/io");
@@ -187,9 +223,49 @@ export class StatusCollector {
     if (!Number.isFinite(bytes)) return undefined;
     const at = Date.now();
     const previous = this.#io;
+    if (!previous) {
+      this.#io = { at, bytes };
+      return undefined;
+    }
+    // Two looks in quick succession (two tabs) repeat the last rate: a window of a few ms says nothing.
+    if (at - previous.at < MIN_WRITE_WINDOW_MS && this.#rate) return this.#rate;
+    if (at <= previous.at) return undefined;
     this.#io = { at, bytes };
-    if (!previous || at - previous.at < 500) return undefined;
-    return Math.max(0, (bytes - previous.bytes) / ((at - previous.at) / 1000));
+    const seconds = (at - previous.at) / 1000;
+    this.#rate = {
+      bytesPerSecond: Math.max(0, (bytes - previous.bytes) / seconds),
+      seconds: Math.round(seconds * 10) / 10,
+    };
+    return this.#rate;
+  }
+
+  /** The GAL's LDAP directory, tested the way the GAL reads it (bind and search), when one is set. */
+  async #directory(caCerts: string[] | undefined): Promise<Reachability | undefined> {
+    const { store } = this.shared.deps;
+    const url = store.settings.get(LDAP_GAL_SETTINGS.url)?.trim();
+    if (!url) return undefined;
+    const service = "GAL/LDAP";
+    try {
+      const config = ldapConfigOf((key) => store.settings.get(key), caCerts, (name) => this.shared.env[name]);
+      if (!config) return undefined;
+      const result = await probeLdap({
+        url: config.url,
+        baseDn: config.baseDn,
+        ...(config.bindDn ? { bindDn: config.bindDn, bindPassword: config.bindPassword ?? "" } : {}),
+        ...(config.filter ? { filter: config.filter } : {}),
+        ...(caCerts ? { caCerts } : {}),
+        timeoutMs: 5_000,
+      });
+      const failed = result.steps.find((step) => step.status === "fail");
+      // The search step lists people found; the first words say enough on a dashboard.
+      const detail = (failed ? `${failed.step}: ${failed.detail}` : result.steps.at(-1)?.detail ?? "").slice(
+        0,
+        120,
+      );
+      return { service, url: config.url, ok: result.ok, detail };
+    } catch (error) {
+      return { service, url, ok: false, detail: (error as Error).message };
+    }
   }
 
   async #certificate(): Promise<BoxStatus["certificate"]> {
@@ -302,14 +378,24 @@ export function dashboardPanel(status: BoxStatus, now: number): string {
     status.push?.watchers ?? 0
   } mailbox watchers${
     status.push?.unreachable ? `, <span class="fail">${status.push.unreachable} unreachable</span>` : ""
-  }</p></section>
+  }</p>${
+    status.push?.problems.length
+      ? `<ul class="steps" id="watcher-problems">${
+        status.push.problems.map((p) =>
+          `<li class="fail">${escapeHtml(p.user)}: ${escapeHtml(p.detail || "mailstore unreachable")}</li>`
+        ).join("")
+      }</ul>`
+      : ""
+  }</section>
 <section><h2>Memory and storage</h2><p>Memory ${bytes(status.memory.rss)} (heap ${
     bytes(status.memory.heapUsed)
   })</p>${
     status.disk ? `<p>Disk ${bytes(status.disk.freeBytes)} free of ${bytes(status.disk.totalBytes)}</p>` : ""
   }${
     status.flashWriteBytesPerSecond !== undefined
-      ? `<p>Writes ${bytes(status.flashWriteBytesPerSecond)}/s</p>`
+      ? `<p>Writes ${bytes(status.flashWriteBytesPerSecond)}/s <span class="muted">(last ${
+        status.flashWriteWindowSeconds ?? 0
+      } s)</span></p>`
       : ""
   }</section>
 <section><h2>Certificate</h2>${cert}</section>
@@ -332,6 +418,8 @@ ${
 /** Registers the dashboard, its panel and /api/status. */
 export function registerDashboard(app: SetupHono, shared: SetupShared): void {
   const collector = new StatusCollector(shared);
+  // The first sample of written bytes, so the first dashboard already shows a write rate.
+  void collector.sampleWrites();
   app.get("/", async (c) => {
     if (!shared.deps.store.settings.get(SETUP_COMPLETED_SETTING) && !c.req.query("finished")) {
       return c.redirect("/wizard/host", 303);

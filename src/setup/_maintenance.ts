@@ -1,6 +1,7 @@
 /**
  * Audit log, settings backup (download) and restore (upload, validated, dry
- * run with a diff), admin password change, software version and restart.
+ * run with a diff), admin password change, software version, update upload
+ * and restart; each also under /api/ for scripts.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import {
   applySaved,
   formValues,
   restartPage,
+  scheduleRestart,
   type SetupHono,
   type SetupShared,
 } from "./_context.ts";
@@ -185,25 +187,53 @@ ${
     }
     const file = (await c.req.parseBody()).update;
     try {
-      if (!(file instanceof File)) throw new RangeError("Choose an update file first");
-      const manifest = await queueUpdate(shared, file);
-      shared.audit("software.update", {
-        detail: `version ${manifest.version} (${manifest.kind}, ${manifest.arch}) queued`,
-      });
+      const manifest = await installUpdate(file);
       return c.html(maintenancePage(csrf, "", {
         kind: "ok",
         text:
           `Update to version ${manifest.version} verified and queued: the box installs it and restarts within a minute`,
       }));
     } catch (error) {
-      shared.audit("software.update", { result: "refused", detail: (error as Error).message });
       return c.html(maintenancePage(csrf, "", { kind: "error", text: (error as Error).message }), 400);
     }
   });
+  // The same for scripts: the .pbu file is the request body.
+  app.post("/api/update", async (c) => {
+    const declared = Number(c.req.header("Content-Length") ?? "0");
+    if (declared > MAX_UPDATE_BYTES) {
+      return c.json({ error: `Update of ${declared} bytes exceeds ${MAX_UPDATE_BYTES}` }, 413);
+    }
+    try {
+      const manifest = await installUpdate(new File([await c.req.arrayBuffer()], "update.pbu"));
+      return c.json({ ok: true, version: manifest.version, kind: manifest.kind, arch: manifest.arch });
+    } catch (error) {
+      return c.json({ error: (error as Error).message }, 400);
+    }
+  });
+
+  /** Verifies and queues an uploaded update, and audits either outcome. */
+  async function installUpdate(file: unknown) {
+    try {
+      if (!(file instanceof File)) throw new RangeError("Choose an update file first");
+      const manifest = await queueUpdate(shared, file);
+      shared.audit("software.update", {
+        detail: `version ${manifest.version} (${manifest.kind}, ${manifest.arch}) queued`,
+      });
+      return manifest;
+    } catch (error) {
+      shared.audit("software.update", { result: "refused", detail: (error as Error).message });
+      throw error;
+    }
+  }
 
   app.post("/maintenance/restart", async (c) => {
     await formValues(c);
     if (!shared.deps.restart) return c.text("This box cannot restart itself", 501);
     return restartPage(shared, c, (title, body) => page({ title, csrf: c.get("session").csrf }, body));
+  });
+  app.post("/api/restart", (c) => {
+    if (!shared.deps.restart) return c.json({ error: "This box cannot restart itself" }, 501);
+    scheduleRestart(shared);
+    return c.json({ ok: true, message: "The service restarts; the page is back in a few seconds" });
   });
 }
