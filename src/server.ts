@@ -300,15 +300,11 @@ function userServices(
   credentials: Credentials,
   user: string,
 ) => Pick<CommandContext, "oof" | "identity" | "gal" | "mailSearch" | "contacts" | "availability"> {
-  let lastCredentials: Credentials | undefined;
   const defaultDomain = () => autodiscoverDomains(store.settings)[0];
-  const gal = createGalDirectory(store, {
-    defaultDomain,
-    credentials: () => lastCredentials,
-    ...(caCerts ? { caCerts } : {}),
-  });
+  const galFor = createGalDirectory(store, { defaultDomain, ...(caCerts ? { caCerts } : {}) });
   return (credentials, user) => {
-    lastCredentials = credentials;
+    // The GAL as this user sees it: a per-user CardDAV book is read with their own login.
+    const gal = galFor(credentials);
     const identity = async () => {
       const domain = defaultDomain();
       const primary = user.includes("@") || !domain ? user : `${user}@${domain}`;

@@ -18,39 +18,62 @@ const QUERY = `<?xml version="1.0" encoding="utf-8"?>
 /** Largest directory response read (5,000 vCards with small photos fit). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-/** Loads the address book at `url` with `credentials` (an account that may read the shared book). */
-export function cardDavLoader(url: URL, credentials: () => Credentials, client?: Deno.HttpClient) {
+/**
+ * Loads the address book at `url` with `credentials` (an account that may
+ * read the shared book). `caCerts` (PEM) are trusted for an https:// server
+ * with a private CA, through an HTTP client made for the one load.
+ */
+export function cardDavLoader(
+  url: URL,
+  credentials: () => Credentials,
+  options: { client?: Deno.HttpClient; caCerts?: string[] } = {},
+) {
   return async (): Promise<GalEntry[]> => {
-    const { user, password } = credentials();
-    let response: Response;
+    if (options.client || !options.caCerts || url.protocol !== "https:") {
+      return await load(url, credentials(), options.client);
+    }
+    const client = Deno.createHttpClient({ caCerts: options.caCerts });
     try {
-      response = await fetch(url, {
-        method: "REPORT",
-        headers: {
-          "Content-Type": "application/xml; charset=utf-8",
-          Depth: "1",
-          Authorization: "Basic " +
-            btoa(String.fromCharCode(...new TextEncoder().encode(`${user}:${password}`))),
-        },
-        body: QUERY,
-        ...(client ? { client } : {}),
-      } as RequestInit);
-    } catch (error) {
-      throw new BackendUnavailableError(`CardDAV server '${url.origin}' is unreachable`, error);
+      return await load(url, credentials(), client);
+    } finally {
+      client.close();
     }
-    if (response.status !== 207) {
-      await response.body?.cancel();
-      throw new BackendUnavailableError(`CardDAV address book '${url.href}' answered ${response.status}`);
-    }
-    const length = Number(response.headers.get("Content-Length") ?? "0");
-    if (length > MAX_RESPONSE_BYTES) {
-      await response.body?.cancel();
-      throw new BackendUnavailableError(
-        `CardDAV address book '${url.href}' is larger than ${MAX_RESPONSE_BYTES} bytes`,
-      );
-    }
-    return galEntriesOfMultistatus(await response.text());
   };
+}
+
+async function load(
+  url: URL,
+  { user, password }: Credentials,
+  client?: Deno.HttpClient,
+): Promise<GalEntry[]> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "REPORT",
+      headers: {
+        "Content-Type": "application/xml; charset=utf-8",
+        Depth: "1",
+        Authorization: "Basic " +
+          btoa(String.fromCharCode(...new TextEncoder().encode(`${user}:${password}`))),
+      },
+      body: QUERY,
+      ...(client ? { client } : {}),
+    } as RequestInit);
+  } catch (error) {
+    throw new BackendUnavailableError(`CardDAV server '${url.origin}' is unreachable`, error);
+  }
+  if (response.status !== 207) {
+    await response.body?.cancel();
+    throw new BackendUnavailableError(`CardDAV address book '${url.href}' answered ${response.status}`);
+  }
+  const length = Number(response.headers.get("Content-Length") ?? "0");
+  if (length > MAX_RESPONSE_BYTES) {
+    await response.body?.cancel();
+    throw new BackendUnavailableError(
+      `CardDAV address book '${url.href}' is larger than ${MAX_RESPONSE_BYTES} bytes`,
+    );
+  }
+  return galEntriesOfMultistatus(await response.text());
 }
 
 /** The entries of every address-data element of a multistatus body. */
