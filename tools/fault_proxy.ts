@@ -9,9 +9,11 @@
  * `decide` callback sees the command, so a test can drop every other Sync
  * response or cut large ItemOperations bodies in half.
  *
- * TCP mode sits in front of a mailstore port (IMAP, SMTP): per connection it
- * passes, refuses (closes at once) or cuts the connection after some bytes of
- * the server's answer, which looks like a backend that dies mid-command.
+ * TCP mode sits in front of a mailstore port (IMAP, SMTP, CalDAV/CardDAV): per
+ * connection it passes, refuses (closes at once), cuts the connection after
+ * some bytes of the server's answer (a backend that dies mid-command or
+ * mid-response), slows the server's answer down, or answers with fixed bytes
+ * of its own (an HTTP 401 from a server that refuses logins).
  *
  * CLI (listens on a random loopback port and prints it):
  *   deno run -A tools/fault_proxy.ts --target https://127.0.0.1:8443 --ca ca.pem
@@ -51,7 +53,14 @@ export type TcpFault =
   | { kind: "pass" }
   | { kind: "refuse" }
   /** Forward `afterBytes` of the server's bytes, then close both sides. */
-  | { kind: "cut"; afterBytes: number };
+  | { kind: "cut"; afterBytes: number }
+  /** Hold each chunk of the server's bytes back `delayMs` (a slow or overloaded server). */
+  | { kind: "slow"; delayMs: number }
+  /**
+   * Answer with `bytes` instead of the server once the client has sent something, then close
+   * (e.g. an HTTP 401 or 503 from a server that refuses logins or is overloaded).
+   */
+  | { kind: "reply"; bytes: Uint8Array };
 
 /** Counts of what the proxy did. */
 export interface FaultStats {
@@ -360,12 +369,13 @@ export function startTcpFaultProxy(options: TcpProxyOptions): FaultProxy {
   const stats = emptyStats();
   const open = new Set<Deno.Conn>();
 
-  async function pipe(from: Deno.Conn, to: Deno.Conn, limit: number): Promise<void> {
+  async function pipe(from: Deno.Conn, to: Deno.Conn, limit: number, delayMs = 0): Promise<void> {
     const buffer = new Uint8Array(32 * 1024);
     let sent = 0;
     while (sent < limit) {
       const n = await from.read(buffer).catch(() => null);
       if (n === null) break;
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       const take = Math.min(n, limit - sent);
       const ok = await writeAll(to, buffer.subarray(0, take)).then(() => true, () => false);
       if (!ok) break;
@@ -380,12 +390,20 @@ export function startTcpFaultProxy(options: TcpProxyOptions): FaultProxy {
         stats.droppedRequests++;
         return;
       }
+      if (fault.kind === "reply") {
+        stats.droppedRequests++;
+        await client.read(new Uint8Array(32 * 1024)).catch(() => null);
+        await writeAll(client, fault.bytes).catch(() => {});
+        return;
+      }
       upstream = await Deno.connect({ hostname: options.targetHost, port: options.targetPort });
       open.add(upstream);
       const limit = fault.kind === "cut" ? fault.afterBytes : Infinity;
       if (fault.kind === "cut") stats.truncated++;
+      else if (fault.kind === "slow") stats.delayed++;
       else stats.passed++;
-      await Promise.race([pipe(client, upstream, Infinity), pipe(upstream, client, limit)]);
+      const delayMs = fault.kind === "slow" ? fault.delayMs : 0;
+      await Promise.race([pipe(client, upstream, Infinity), pipe(upstream, client, limit, delayMs)]);
     } catch {
       // the target is down: the client sees its connection closed
     } finally {

@@ -106,13 +106,17 @@ export class Database {
    */
   static open(path: string, migrations: Migration[] = MIGRATIONS): Database {
     const db = new DatabaseSync(path);
-    // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode
-    // is crash-safe (a power cut may lose the last commits, never corrupt) and
-    // halves the fsyncs on flash. The WAL is checkpointed at ~1 MB so it
-    // stays small on a small data partition.
+    // WAL keeps readers off the writer's back. synchronous=FULL syncs the WAL
+    // at every commit: a commit is followed by an answer that hands the phone
+    // a new SyncKey (or confirms a ClientId, a sent mail), so it must survive
+    // a power cut or a partition that goes read-only before the kernel wrote
+    // its pages back. NORMAL (no sync per commit, ~6 ms less per commit on a
+    // virtio disk) lost the last commits there and the phone had to resync
+    // (tools/reliability/storage_faults.ts, read-only cycles). The WAL is
+    // checkpointed at ~1 MB so it stays small on a small data partition.
     db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA synchronous = FULL");
     db.exec("PRAGMA wal_autocheckpoint = 256");
     db.exec("PRAGMA journal_size_limit = 4194304");
     db.exec("PRAGMA foreign_keys = ON");

@@ -6,6 +6,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { EasClient } from "../eas_client/client.ts";
 import { freePorts } from "../../tests/harness/free_port.ts";
 import type { Mailstore } from "../../tests/harness/mod.ts";
 
@@ -23,8 +24,27 @@ export class BoxProcess {
     return this.#child?.pid ?? 0;
   }
 
-  constructor(readonly dataDir: string, readonly mailstore: Mailstore) {
+  /** `env` adds or replaces PUSHBRIDGE_* settings (a DAV URL, a proxy in front of a mailstore port). */
+  constructor(
+    readonly dataDir: string,
+    readonly mailstore: Mailstore,
+    readonly env: Record<string, string> = {},
+  ) {
     this.port = freePorts(1)[0]!;
+  }
+
+  /** A real EAS client of a harness user for this box (TLS with the box's own CA). */
+  client(user: string, password: string, deviceId: string): EasClient {
+    return new EasClient({
+      url: `https://127.0.0.1:${this.port}`,
+      user,
+      password,
+      deviceId,
+      deviceType: "iPhone",
+      protocolVersion: "16.1",
+      caCerts: [this.caPem],
+      timeoutMs: 30_000,
+    });
   }
 
   async start(): Promise<void> {
@@ -39,9 +59,10 @@ export class BoxProcess {
         PUSHBRIDGE_MAILSTORE_CA: this.mailstore.caFile,
         PUSHBRIDGE_LOG_LEVEL: "error",
         DENO_NO_UPDATE_CHECK: "1",
+        ...this.env,
       },
       stdout: "null",
-      stderr: "null",
+      stderr: Deno.env.get("RELIABILITY_DEBUG") ? "inherit" : "null",
     }).spawn();
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
@@ -65,6 +86,11 @@ export class BoxProcess {
       // already gone
     }
     await child.status;
+    return this.integrity();
+  }
+
+  /** `PRAGMA integrity_check` of the box's database from a connection of its own ("ok" when sound). */
+  integrity(): string {
     const db = new DatabaseSync(`${this.dataDir}/pushbridge.sqlite`);
     try {
       const row = db.prepare("PRAGMA integrity_check").get() as Record<string, string>;

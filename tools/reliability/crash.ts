@@ -10,7 +10,6 @@
  * @module
  */
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
-import { EasClient } from "../eas_client/client.ts";
 import { seededRandom } from "../fault_proxy.ts";
 import { imapCommand } from "../../tests/harness/imap_peek.ts";
 import { startMailstore } from "../../tests/harness/mod.ts";
@@ -40,16 +39,7 @@ export async function runCrashes(options: CrashOptions): Promise<ScenarioResult>
   try {
     await box.start();
     const [alice, bob] = mailstore.users;
-    const client = new EasClient({
-      url: `https://127.0.0.1:${box.port}`,
-      user: alice!.name,
-      password: alice!.password,
-      deviceId: "crashphone",
-      deviceType: "iPhone",
-      protocolVersion: "16.1",
-      caCerts: [box.caPem],
-      timeoutMs: 30_000,
-    });
+    const client = box.client(alice!.name, alice!.password, "crashphone");
     const folders = await client.command("FolderSync", el(FH, "FolderSync", textEl(FH, "SyncKey", "0")));
     let folderKey = childText(folders.body, "SyncKey")!;
     const ids = new Map(

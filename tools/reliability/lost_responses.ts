@@ -15,7 +15,7 @@ import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "
 import { EasClient } from "../eas_client/client.ts";
 import { seededRandom, standardFaults, startHttpFaultProxy } from "../fault_proxy.ts";
 import { imapCommand } from "../../tests/harness/imap_peek.ts";
-import { imapTruth, Phone, type PhoneItem } from "./phone.ts";
+import { compareWithTruth, imapTruth, Phone } from "./phone.ts";
 import { type Box, startBox } from "../../tests/integration/fixture.ts";
 import type { ScenarioResult } from "./result.ts";
 
@@ -168,19 +168,7 @@ export async function runLostResponses(options: LostResponsesOptions): Promise<S
     for (let i = 0; i < 5; i++) await phone.sync();
 
     const truth = await imapTruth(box.mailstore, user.name);
-    let lost = 0;
-    let duplicated = phone.duplicatedAdds + truth.duplicates;
-    const phoneSubjects = new Map<string, PhoneItem>();
-    for (const item of phone.model.values()) {
-      if (phoneSubjects.has(item.subject)) duplicated++;
-      phoneSubjects.set(item.subject, item);
-    }
-    for (const [subject, item] of truth.items) {
-      const held = phoneSubjects.get(subject);
-      if (!held) lost++; // on the server, never reached the phone
-      else if (held.read !== item.seen) lost++; // a flag change lost on one side
-    }
-    for (const subject of phoneSubjects.keys()) if (!truth.items.has(subject)) duplicated++; // a ghost
+    let { lost, duplicated } = compareWithTruth(phone, truth);
     // Server side: everything delivered and not deleted by either side is there, exactly once.
     for (let i = 0; i < delivered; i++) {
       const subject = `m${i}`;

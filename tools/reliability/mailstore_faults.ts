@@ -3,21 +3,20 @@
  * of Dovecot's IMAP port and the submission port. Per cycle the backend is
  * taken down (connections refused), made to drop connections mid-command, or
  * made to close right after its greeting (logins fail); SMTP is refused for a
- * SendMail; and the SQLite file is locked by another writer for longer than
- * the box's busy timeout. Phones must get 503 with Retry-After (or the spec's
+ * SendMail (the SQLite file locked, full or read-only is storage_faults.ts).
+ * Phones must get 503 with Retry-After (or the spec's
  * retryable in-band statuses) and never 401 or 500; when the faults stop, the
  * same SyncKey and ClientId carry on: no resync, nothing lost or duplicated.
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import type { EasReply } from "../eas_client/client.ts";
 import { seededRandom, startTcpFaultProxy, type TcpFault } from "../fault_proxy.ts";
 import { imapCommand } from "../../tests/harness/imap_peek.ts";
 import { startBox } from "../../tests/integration/fixture.ts";
 import { startMailstore } from "../../tests/harness/mod.ts";
-import { imapTruth, Phone } from "./phone.ts";
+import { compareWithTruth, imapTruth, Phone, retryable } from "./phone.ts";
 import type { ScenarioResult } from "./result.ts";
 
 const CM = "ComposeMail";
@@ -27,18 +26,6 @@ const FH = "FolderHierarchy";
 export interface MailstoreFaultOptions {
   cycles: number;
   seed?: number;
-}
-
-/**
- * Statuses a phone handles by waiting: 503 + Retry-After, in-band 110/111 (MS-ASCMD 2.2.2 Common
- * Status), or Sync Status 16 "Retry" (MS-ASCMD 2.2.3.177.16).
- */
-function retryable(reply: EasReply): boolean {
-  if (reply.status === 503) return reply.headers.has("Retry-After");
-  if (reply.status !== 200) return false;
-  const status = childText(reply.body, "Status") ??
-    childText(child(child(reply.body, "Collections"), "Collection"), "Status");
-  return ["110", "111", "16", "1", undefined].includes(status);
 }
 
 /** Runs the scenario; returns its table row. */
@@ -96,29 +83,11 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
         );
       }
     };
-    const syncRequest = () =>
-      client.command(
-        "Sync",
-        el(
-          "AirSync",
-          "Sync",
-          el(
-            "AirSync",
-            "Collections",
-            el(
-              "AirSync",
-              "Collection",
-              textEl("AirSync", "SyncKey", phone.key),
-              textEl("AirSync", "CollectionId", phone.collection),
-              el("AirSync", "GetChanges"),
-            ),
-          ),
-        ),
-      );
+    const syncRequest = () => client.command("Sync", phone.request());
 
     for (let cycle = 0; cycle < options.cycles; cycle++) {
       await mailstore.deliver(alice!.name, `From: carol@example.test\r\nSubject: f${cycle}\r\n\r\nbody\r\n`);
-      const kind = ["down", "cut", "greeting-only", "smtp-down", "db-locked"][cycle % 5]!;
+      const kind = ["down", "cut", "greeting-only", "smtp-down"][cycle % 4]!;
       const faultStarted = performance.now();
       if (kind === "down" || kind === "cut" || kind === "greeting-only") {
         imapFault = kind === "down"
@@ -135,7 +104,7 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
           () => bobClient.command("FolderSync", el(FH, "FolderSync", textEl(FH, "SyncKey", "0"))),
         );
         imapFault = { kind: "pass" };
-      } else if (kind === "smtp-down") {
+      } else {
         smtpFault = random() < 0.5 ? { kind: "refuse" } : { kind: "cut", afterBytes: 30 };
         const clientId = `mf${cycle}`;
         const mime = new TextEncoder().encode(
@@ -154,21 +123,6 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
         }
         sendIds.push(clientId);
         sentCount++;
-      } else {
-        // Another writer holds the database longer than the box's busy timeout.
-        const db = new DatabaseSync(`${box.dataDir}/pushbridge.sqlite`);
-        db.exec("BEGIN EXCLUSIVE");
-        try {
-          await during("Sync with the database locked", syncRequest);
-        } finally {
-          db.exec("COMMIT");
-          db.close();
-        }
-        const check = new DatabaseSync(`${box.dataDir}/pushbridge.sqlite`);
-        const integrity =
-          Object.values(check.prepare("PRAGMA integrity_check").get() as Record<string, string>)[0];
-        check.close();
-        if (integrity !== "ok") refused.push(`integrity_check after the lock: ${integrity}`);
       }
       // Back to normal: the same SyncKey carries on.
       await phone.sync();
@@ -177,12 +131,7 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
     for (let i = 0; i < 3; i++) await phone.sync();
 
     const truth = await imapTruth(mailstore, alice!.name);
-    let lost = 0;
-    let duplicated = phone.duplicatedAdds + truth.duplicates;
-    const subjects = [...phone.model.values()].map((item) => item.subject);
-    duplicated += subjects.length - new Set(subjects).size;
-    for (const subject of truth.items.keys()) if (!subjects.includes(subject)) lost++;
-    for (const subject of subjects) if (!truth.items.has(subject)) duplicated++;
+    let { lost, duplicated } = compareWithTruth(phone, truth);
     // Every SendMail arrived exactly once.
     let transcript = "";
     for (let i = 0; i < 100; i++) {
@@ -199,7 +148,7 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
       if (n > 1) duplicated += n - 1;
     }
     return {
-      scenario: "IMAP/SMTP down, cut mid-command, logins failing; SQLite locked",
+      scenario: "IMAP/SMTP down, cut mid-command, logins failing",
       cycles: options.cycles,
       lost,
       duplicated,

@@ -4,13 +4,16 @@
  * writes it to tools/reliability/RESULTS.md with --write.
  *
  *   deno run -A tools/reliability/mod.ts [--cycles 1000] [--kills 100] [--fault-cycles 50]
+ *     [--storage-cycles 30] [--dav-cycles 50]
  *     [--pings 10000] [--syncers 100] [--duration 1800] [--only NAME] [--write]
  */
 import { parseArgs } from "node:util";
 import { runCrashes } from "./crash.ts";
+import { runDavFaults } from "./dav_faults.ts";
 import { runLoad } from "./load.ts";
 import { runLostResponses } from "./lost_responses.ts";
 import { runMailstoreFaults } from "./mailstore_faults.ts";
+import { runStorageFaults } from "./storage_faults.ts";
 import { formatTable, type ScenarioResult } from "./result.ts";
 
 const { values } = parseArgs({
@@ -18,6 +21,8 @@ const { values } = parseArgs({
     cycles: { type: "string", default: "1000" },
     kills: { type: "string", default: "100" },
     "fault-cycles": { type: "string", default: "50" },
+    "storage-cycles": { type: "string", default: "30" },
+    "dav-cycles": { type: "string", default: "50" },
     pings: { type: "string", default: "1000" },
     syncers: { type: "string", default: "20" },
     duration: { type: "string", default: "60" },
@@ -30,6 +35,8 @@ const scenarios: Record<string, () => Promise<ScenarioResult>> = {
   "lost-responses": () => runLostResponses({ cycles: Number(values.cycles), seed: 1, reportEvery: 100 }),
   crashes: () => runCrashes({ kills: Number(values.kills), seed: 2 }),
   "mailstore-faults": () => runMailstoreFaults({ cycles: Number(values["fault-cycles"]), seed: 3 }),
+  "dav-faults": () => runDavFaults({ cycles: Number(values["dav-cycles"]) }),
+  "storage-faults": () => runStorageFaults({ cycles: Number(values["storage-cycles"]) }),
   load: () =>
     runLoad({
       pings: Number(values.pings),

@@ -7,7 +7,8 @@
  * @module
  */
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../src/wbxml/mod.ts";
-import type { EasClient } from "../eas_client/client.ts";
+import type { EasClient, EasReply } from "../eas_client/client.ts";
+import { syncRequest } from "../eas_client/requests.ts";
 import { imapCommand } from "../../tests/harness/imap_peek.ts";
 import type { Mailstore } from "../../tests/harness/mod.ts";
 
@@ -30,7 +31,15 @@ export class Phone {
   /** Subjects the phone deleted and the server confirmed. */
   readonly deleted = new Set<string>();
 
-  constructor(readonly client: EasClient, readonly collection: string) {}
+  /**
+   * `labelOf` names an item by its ApplicationData (mail and calendar: the Subject; contacts:
+   * FileAs); the scenarios compare labels with the mailstore's truth.
+   */
+  constructor(
+    readonly client: EasClient,
+    readonly collection: string,
+    readonly labelOf: (data: WbxmlElement | undefined) => string = (data) => childText(data, "Subject") ?? "",
+  ) {}
 
   /** Attempts before giving up (a restart of the box takes a few of them). */
   attempts = 50;
@@ -58,27 +67,39 @@ export class Phone {
     throw new Error(`No answer after ${this.attempts} attempts`);
   }
 
+  /** The phone's Sync request for its folder (MS-ASCMD 2.2.1.21): its SyncKey, a window of 7, the commands. */
+  request(commands: WbxmlElement[] = []): WbxmlElement {
+    const initial = this.key === "0";
+    return syncRequest(this.collection, this.key, [
+      ...(initial ? [] : [el(AS, "GetChanges"), textEl(AS, "WindowSize", 7)]),
+      ...(commands.length ? [el(AS, "Commands", ...commands)] : []),
+    ]);
+  }
+
+  /**
+   * One Sync attempt without retries (for a request sent while a fault is on): a 200 with
+   * Status 1 is applied as sync() would; anything else leaves the phone as it was.
+   */
+  async syncOnce(commands: WbxmlElement[] = []): Promise<EasReply> {
+    const reply = await this.client.command("Sync", this.request(commands));
+    if (reply.status !== 200) return reply;
+    if (reply.body === undefined) {
+      this.apply(undefined, commands);
+      return reply;
+    }
+    const collection = child(child(reply.body, "Collections"), "Collection");
+    if ((childText(collection, "Status") ?? childText(reply.body, "Status")) === "1") {
+      this.key = childText(collection, "SyncKey") ?? this.key;
+      this.apply(collection, commands);
+    }
+    return reply;
+  }
+
   /** One Sync round (with commands, retried identically), then more rounds while MoreAvailable. */
   async sync(commands: WbxmlElement[] = []): Promise<void> {
     let pending = commands;
     for (let round = 0; round < 100; round++) {
-      const request = el(
-        AS,
-        "Sync",
-        el(
-          AS,
-          "Collections",
-          el(
-            AS,
-            "Collection",
-            textEl(AS, "SyncKey", this.key),
-            textEl(AS, "CollectionId", this.collection),
-            this.key === "0" ? undefined : el(AS, "GetChanges"),
-            this.key === "0" ? undefined : textEl(AS, "WindowSize", 7),
-            pending.length ? el(AS, "Commands", ...pending) : undefined,
-          ),
-        ),
-      );
+      const request = this.request(pending);
       const wasInitial = this.key === "0";
       const body = await this.exchange(() => this.client.command("Sync", request));
       // An empty answer means nothing changed and every command succeeded (MS-ASCMD 2.2.1.21).
@@ -111,7 +132,7 @@ export class Phone {
       if (this.model.has(id)) this.duplicatedAdds++;
       const data = child(add, "ApplicationData");
       this.model.set(id, {
-        subject: childText(data, "Subject") ?? "",
+        subject: this.labelOf(data),
         read: childText(data, "Read") === "1",
       });
     }
@@ -128,7 +149,17 @@ export class Phone {
         r,
       ) => [childText(r, "ServerId"), childText(r, "Status")]),
     );
+    const added = new Map(
+      childrenNamed(child(collection, "Responses"), "Add").map((r) => [childText(r, "ClientId"), r]),
+    );
     for (const command of sent) {
+      const response = command.name === "Add" ? added.get(childText(command, "ClientId")) : undefined;
+      if (response && childText(response, "Status") === "1") {
+        // The phone's own Add, now known by the server's id (MS-ASCMD 2.2.3.24.2).
+        const id = childText(response, "ServerId")!;
+        if (this.model.has(id)) this.duplicatedAdds++;
+        this.model.set(id, { subject: this.labelOf(child(command, "ApplicationData")), read: false });
+      }
       if (command.name !== "Delete") continue;
       const id = childText(command, "ServerId")!;
       const status = responses.get(id);
@@ -162,4 +193,38 @@ export async function imapTruth(
     items.set(subject, { uid, seen });
   }
   return { items, duplicates };
+}
+
+/** Lost and duplicated items between the phone's model and the IMAP truth (see RESULTS.md's columns). */
+export function compareWithTruth(
+  phone: Phone,
+  truth: Awaited<ReturnType<typeof imapTruth>>,
+): { lost: number; duplicated: number } {
+  let lost = 0;
+  let duplicated = phone.duplicatedAdds + truth.duplicates;
+  const bySubject = new Map<string, PhoneItem>();
+  for (const item of phone.model.values()) {
+    if (bySubject.has(item.subject)) duplicated++;
+    bySubject.set(item.subject, item);
+  }
+  for (const [subject, item] of truth.items) {
+    const held = bySubject.get(subject);
+    if (!held) lost++; // on the server, never reached the phone
+    else if (held.read !== item.seen) lost++; // a flag change lost on one side
+  }
+  for (const subject of bySubject.keys()) if (!truth.items.has(subject)) duplicated++; // a ghost
+  return { lost, duplicated };
+}
+
+/**
+ * Whether a reply to a request made during a fault is one a phone handles by waiting: 503 with
+ * Retry-After (MS-ASHTTP 3.1.5.2), in-band 110/111 (MS-ASCMD 2.2.2 Common Status), Sync Status 16
+ * "Retry" (MS-ASCMD 2.2.3.177.16), or a success.
+ */
+export function retryable(reply: EasReply): boolean {
+  if (reply.status === 503) return reply.headers.has("Retry-After");
+  if (reply.status !== 200) return false;
+  const status = childText(reply.body, "Status") ??
+    childText(child(child(reply.body, "Collections"), "Collection"), "Status");
+  return ["110", "111", "16", "1", undefined].includes(status);
 }
