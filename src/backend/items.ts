@@ -73,6 +73,14 @@ export interface ItemFolderSource extends FolderSource {
   /** FolderDelete: resolves to every folder key removed with it. */
   deleteFolder(key: string): Promise<string[]>;
   /**
+   * MoveItems between two of this source's folders of the same class:
+   * resolves to the item's id in the destination; MailFolderError
+   * "not-found" for an unknown item, "parent-not-found" for a destination
+   * of another kind, "refused" when the server refused or the item changed
+   * meanwhile (nothing moved).
+   */
+  moveItem(fromKey: string, itemId: string, toKey: string): Promise<string>;
+  /**
    * MeetingResponse: records the user's answer in the calendar (the event is
    * created when it is not there, removed when declined) and builds the
    * reply; throws MeetingRequestError for anything that is no invitation.

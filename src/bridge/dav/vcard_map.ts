@@ -8,6 +8,8 @@
  */
 import type { BodyPreference } from "../../backend/mail.ts";
 import type { Contact } from "../../eas/model/contacts.ts";
+import { fitPhoto } from "../../image/resize_photo.ts";
+import { CONTACT_PICTURE_MAX_BYTES } from "../../image/limits.ts";
 import { bodyOf, textOfBody } from "./_body.ts";
 import {
   type Component,
@@ -27,6 +29,8 @@ import {
 export interface ContactRead {
   contact: Contact;
   sources: Map<keyof Contact, Property>;
+  /** Why the card's PHOTO was left out (undecodable, cannot be made small enough), for the log. */
+  photoLeftOut?: string;
 }
 
 /** A vCard that cannot be read. */
@@ -227,17 +231,41 @@ function readCard(card: Component, prefs: readonly BodyPreference[]): ContactRea
   ].map((p) => p.value);
   if (children.length) contact.children = children;
   const photo = prop(card, "PHOTO");
+  let photoLeftOut: string | undefined;
   if (photo) {
     const data = /^data:[^,]*;base64,(.*)$/s.exec(photo.value)?.[1] ??
       (param(photo, "ENCODING")?.toLowerCase() === "b" || param(photo, "ENCODING")?.toLowerCase() === "base64"
         ? photo.value
         : undefined);
     if (data) {
-      contact.picture = data.replace(/\s/g, "");
-      sources.set("picture", photo);
+      // The phone's limit (MS-ASCNTC 2.2.2.58): a larger photo is resized; the server keeps the original.
+      const fitted = fitContactPhoto(data.replace(/\s/g, ""));
+      if (fitted.ok) {
+        contact.picture = fitted.base64;
+        sources.set("picture", photo);
+      } else {
+        photoLeftOut = fitted.reason;
+        // Still the property a phone's new picture replaces.
+        sources.set("picture", photo);
+      }
     }
   }
-  return { contact, sources };
+  return photoLeftOut === undefined ? { contact, sources } : { contact, sources, photoLeftOut };
+}
+
+/** A card's base64 photo as the phone may get it: itself when small enough, else a smaller JPEG. */
+function fitContactPhoto(base64: string): { ok: true; base64: string } | { ok: false; reason: string } {
+  // 48 KB of base64 is the 36 KB of bytes the limit names; such a photo goes as it is, undecoded.
+  if (base64.length <= Math.ceil(CONTACT_PICTURE_MAX_BYTES / 3) * 4) return { ok: true, base64 };
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.fromBase64(base64);
+  } catch {
+    return { ok: false, reason: "PHOTO is not valid base64" };
+  }
+  const fit = fitPhoto(bytes, CONTACT_PICTURE_MAX_BYTES);
+  if (!fit.ok) return fit;
+  return { ok: true, base64: fit.resized ? fit.bytes.toBase64() : base64 };
 }
 
 function prefOf(p: Property): number {

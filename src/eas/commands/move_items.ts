@@ -1,7 +1,7 @@
 import { MailFolderError } from "../../backend/mail_operations.ts";
 import { BackendUnavailableError } from "../../backend/types.ts";
 import { childrenNamed, childText, el, textEl, type WbxmlElement } from "../../wbxml/mod.ts";
-import { isMailKey } from "./_folder_change.ts";
+import { isMailKey, itemSourceOf } from "./_folder_change.ts";
 import { parseItemId } from "./_item_id.ts";
 import type { ItemRecord } from "../../store/sync_state.ts";
 import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
@@ -30,10 +30,11 @@ export const MAX_MOVES = 512;
  * MoveItems (MS-ASCMD 2.2.1.12): moves mail between the user's folders with
  * IMAP MOVE (or COPY + delete where the server lacks MOVE) and answers each
  * item's new ServerId "<destination ServerId>:<new UID>" from COPYUID. Folder
- * ids resolve only through the user's own ids. Moves of calendar, contacts
- * and tasks items are not offered yet (DAV bridge): they answer Status 5
- * rather than pretending to succeed. The device's sync state follows the
- * move, so its next Sync does not undo or duplicate what it did itself.
+ * ids resolve only through the user's own ids. Calendar, contacts, tasks and
+ * notes items move between folders of their class through the item source
+ * (DAV: PUT into the destination, DELETE from the source). The device's sync
+ * state follows the move, so its next Sync does not undo or duplicate what
+ * it did itself.
  */
 export async function moveItems(request: EasRequest, ctx: CommandContext): Promise<EasResponse> {
   const body = request.body;
@@ -82,12 +83,19 @@ async function moveOne(
   const dstKey = dstFldId ? ctx.store.folders.backendKeyOf(ctx.user, dstFldId) : undefined;
   if (dstKey === undefined) return { status: MOVE_STATUS.InvalidDestination };
   if (dstKey === source.folderKey) return { status: MOVE_STATUS.SameFolder };
-  if (!isMailKey(source.folderKey)) return { status: MOVE_STATUS.Failure };
-  // Mail cannot go into a calendar or contacts folder.
-  if (!isMailKey(dstKey)) return { status: MOVE_STATUS.InvalidDestination };
-  if (!ctx.mailOps) return { status: MOVE_STATUS.Failure };
+  // Calendar, contacts, tasks and notes items move only into another folder of the same class.
+  const items = isMailKey(source.folderKey) ? undefined : itemSourceOf(ctx, source.folderKey);
+  if (!isMailKey(source.folderKey) && !items) return { status: MOVE_STATUS.Failure };
+  const fits = items
+    ? itemSourceOf(ctx, dstKey) === items &&
+      items.folderClassOf(dstKey) === items.folderClassOf(source.folderKey)
+    : isMailKey(dstKey);
+  if (!fits) return { status: MOVE_STATUS.InvalidDestination };
+  if (!items && !ctx.mailOps) return { status: MOVE_STATUS.Failure };
   try {
-    const uid = await ctx.mailOps.moveMessage(source.folderKey, source.uid, dstKey);
+    const uid = items
+      ? Number(await items.moveItem(source.folderKey, String(source.uid), dstKey))
+      : await ctx.mailOps!.moveMessage(source.folderKey, source.uid, dstKey);
     const result: { status: number; dstMsgId?: string } = { status: MOVE_STATUS.Success };
     // Without UIDPLUS the new UID is unknown: the phone learns it from the next Sync of the destination.
     if (uid !== undefined) {

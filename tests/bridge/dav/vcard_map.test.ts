@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { contactFromVcard, vcardFromContact } from "../../../src/bridge/dav/vcard_map.ts";
 import { parseComponents, prop, props } from "../../../src/bridge/dav/ical.ts";
+import { decodeImage, encodeJpeg } from "../../../src/image/resize_photo.ts";
+import { CONTACT_PICTURE_MAX_BYTES } from "../../../src/image/limits.ts";
 
 const CARD30 = [
   "BEGIN:VCARD",
@@ -145,4 +147,64 @@ Deno.test("vcardFromContact() creates a 3.0 card with FN, N, typed properties an
   assert.match(out.vcf, /\r\nBDAY:1990-02-01\r\n/);
   assert.match(out.vcf, /\r\nPHOTO;ENCODING=b;TYPE=JPEG:AAEC\r\n/);
   assert.equal(out.uid, "new-uid");
+});
+
+/** A card whose PHOTO is `bytes` (vCard 3.0 inline base64, folded as servers store it). */
+function cardWithPhoto(bytes: Uint8Array): string {
+  const folded = bytes.toBase64().replace(/(.{74})/g, "$1\r\n ");
+  return `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:photo-1\r\nFN:Pia Photo\r\nPHOTO;ENCODING=b;TYPE=JPEG:${folded}\r\nEND:VCARD\r\n`;
+}
+
+/** A noisy 1200x900 photo-like JPEG, far above the contact limit. */
+function largeJpeg(): Uint8Array {
+  const width = 1200, height = 900;
+  const data = new Uint8Array(width * height * 4);
+  let seed = 11;
+  for (let i = 0; i < data.length; i += 4) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const x = (i / 4) % width;
+    data[i] = (x * 255) / width;
+    data[i + 1] = seed & 0x3f;
+    data[i + 2] = 90;
+    data[i + 3] = 255;
+  }
+  return encodeJpeg({ width, height, data }, 95);
+}
+
+Deno.test("contactFromVcard() resizes a PHOTO above the Picture limit and keeps the original on write-back", () => {
+  const original = largeJpeg();
+  assert.ok(original.length > 4 * CONTACT_PICTURE_MAX_BYTES);
+  const vcf = cardWithPhoto(original);
+  const read = contactFromVcard(vcf);
+  assert.equal(read.photoLeftOut, undefined);
+  const picture = Uint8Array.fromBase64(read.contact.picture!);
+  assert.ok(picture.length <= CONTACT_PICTURE_MAX_BYTES, `${picture.length} bytes`);
+  assert.ok(read.contact.picture!.length <= 48 * 1024, "48 KB of base64 at most (MS-ASCNTC 2.2.2.58)");
+  const { image } = decodeImage(picture);
+  assert.ok(image.width > image.height && image.width <= 512, `${image.width}x${image.height}`);
+  // The phone sends the contact back with the picture it got and a new title: the full-size PHOTO stays.
+  const out = vcardFromContact({ ...read.contact, jobTitle: "Lead" }, vcf);
+  const card = parseComponents(out.vcf)[0]!;
+  assert.equal(prop(card, "PHOTO")!.value.replace(/\s/g, ""), original.toBase64());
+  assert.equal(prop(card, "TITLE")!.value, "Lead");
+  // A new picture from the phone replaces it.
+  const replaced = vcardFromContact({ ...read.contact, picture: "AAEC" }, vcf);
+  assert.equal(prop(parseComponents(replaced.vcf)[0]!, "PHOTO")!.value, "AAEC");
+});
+
+Deno.test("contactFromVcard() leaves out a large PHOTO it cannot decode and says why", () => {
+  const junk = new Uint8Array(60_000).map((_, i) => (i * 7) & 0xff);
+  const vcf = cardWithPhoto(junk);
+  const read = contactFromVcard(vcf);
+  assert.equal(read.contact.picture, undefined);
+  assert.equal(read.contact.fileAs ?? read.contact.firstName ?? "Pia Photo", "Pia Photo");
+  assert.match(read.photoLeftOut!, /Unsupported image format/);
+  // Writing the contact back without a picture keeps the server's PHOTO untouched.
+  const out = vcardFromContact({ ...read.contact, jobTitle: "Lead" }, vcf);
+  assert.equal(prop(parseComponents(out.vcf)[0]!, "PHOTO")!.value.replace(/\s/g, ""), junk.toBase64());
+  const invalid = contactFromVcard(
+    cardWithPhoto(junk).replace(/PHOTO;ENCODING=b;TYPE=JPEG:./, "PHOTO;ENCODING=b;TYPE=JPEG:*"),
+  );
+  assert.equal(invalid.contact.picture, undefined);
+  assert.match(invalid.photoLeftOut!, /not valid base64/);
 });
