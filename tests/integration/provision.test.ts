@@ -3,34 +3,16 @@ import { DeviceAdmin } from "../../src/admin/device_admin.ts";
 import { runAdminCli } from "../../src/admin/cli.ts";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../src/wbxml/mod.ts";
 import type { EasClient, EasReply } from "../../tools/eas_client/client.ts";
+import { POLICY_TYPES, provision, type ProvisionOutcome } from "../../tools/eas_client/provision.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { type Box, startBox } from "./fixture.ts";
 
 const P = "Provision";
-const WBXML_TYPE = "MS-EAS-Provisioning-WBXML";
-const XML_TYPE = "MS-WAP-Provisioning-XML";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The first Provision request by hand (the wipe orders and DeviceInformation tests look at its answer). */
 function initialRequest(type: string, extra: WbxmlElement[] = []): WbxmlElement {
   return el(P, "Provision", ...extra, el(P, "Policies", el(P, "Policy", textEl(P, "PolicyType", type))));
-}
-
-function ackRequest(type: string, key: string, status = "1"): WbxmlElement {
-  return el(
-    P,
-    "Provision",
-    el(
-      P,
-      "Policies",
-      el(
-        P,
-        "Policy",
-        textEl(P, "PolicyType", type),
-        textEl(P, "PolicyKey", key),
-        textEl(P, "Status", status),
-      ),
-    ),
-  );
 }
 
 async function assertValid(reply: EasReply): Promise<void> {
@@ -38,29 +20,30 @@ async function assertValid(reply: EasReply): Promise<void> {
   assert.ok(result.valid, result.messages);
 }
 
-/** The two-step handshake; returns the final key and the first response's policy. */
-async function handshake(
-  client: EasClient,
-  type = WBXML_TYPE,
-  extra: WbxmlElement[] = [],
-): Promise<{ key: string; policy: WbxmlElement; first: EasReply }> {
-  const first = await client.command("Provision", initialRequest(type, extra));
-  assert.equal(first.status, 200);
-  assert.equal(childText(first.body, "Status"), "1");
-  const policy = child(child(first.body, "Policies"), "Policy")!;
-  assert.equal(childText(policy, "PolicyType"), type);
-  assert.equal(childText(policy, "Status"), "1");
-  const temp = childText(policy, "PolicyKey")!;
-  assert.match(temp, /^\d+$/);
-  if (type === WBXML_TYPE) await assertValid(first);
-  const second = await client.command("Provision", ackRequest(type, temp), {}, { "X-MS-PolicyKey": temp });
-  const acked = child(child(second.body, "Policies"), "Policy")!;
-  assert.equal(childText(acked, "Status"), "1");
-  const key = childText(acked, "PolicyKey")!;
-  assert.notEqual(key, temp);
-  if (type === WBXML_TYPE) await assertValid(second);
-  client.options.policyKey = key;
-  return { key, policy, first };
+/**
+ * The two-step handshake of the bundled client (tools/eas_client/provision.ts, which checks the
+ * statuses and keys), with both WBXML answers checked against Microsoft's schemas.
+ */
+async function handshake(client: EasClient): Promise<ProvisionOutcome> {
+  const replies: EasReply[] = [];
+  const recording = Object.create(client, {
+    command: {
+      value: async (...args: Parameters<EasClient["command"]>) => {
+        const reply = await client.command(...args);
+        replies.push(reply);
+        return reply;
+      },
+    },
+  }) as EasClient;
+  const outcome = await provision(recording);
+  assert.equal(replies.length, 2);
+  const type = client.options.protocolVersion === "2.5" ? POLICY_TYPES.xml : POLICY_TYPES.wbxml;
+  assert.equal(childText(outcome.policy, "PolicyType"), type);
+  assert.match(outcome.temporaryKey, /^\d+$/);
+  assert.notEqual(outcome.finalKey, outcome.temporaryKey);
+  assert.equal(client.options.policyKey, outcome.finalKey);
+  if (client.options.protocolVersion !== "2.5") { for (const reply of replies) await assertValid(reply); }
+  return outcome;
 }
 
 const folderSync = (client: EasClient) =>
@@ -134,8 +117,10 @@ Deno.test("14.1 and 16.1 handshakes over TLS: Status 142 before, the policy with
         textEl("Settings", "FriendlyName", "Alice's phone"),
       ),
     );
-    const { first } = await handshake(phone, WBXML_TYPE, [info]);
+    const first = await phone.command("Provision", initialRequest(POLICY_TYPES.wbxml, [info]));
+    await assertValid(first);
     assert.equal(childText(child(first.body, "DeviceInformation", "Settings"), "Status", "Settings"), "1");
+    await handshake(phone);
     const listed = admin.devices(phone.options.user).find((d) => d.deviceId === phone.options.deviceId)!;
     assert.equal(listed.model, "iPhone15,2");
     assert.equal(listed.policy, "applied");
@@ -167,7 +152,7 @@ Deno.test("12.1 is refused with HTTP 449 until it provisions; 2.5 gets the wap-p
 
     const legacy = box.client(undefined, { protocolVersion: "2.5", policyKey: "0" });
     assert.equal((await folderSync(legacy)).status, 449);
-    const xml = await handshake(legacy, XML_TYPE);
+    const xml = await handshake(legacy);
     const data = childText(xml.policy, "Data")!;
     assert.match(data, /^<wap-provisioningdoc>/);
     assert.match(data, /<parm name="4131" value="0"\/>/);
@@ -228,7 +213,7 @@ Deno.test("a wipe reaches a phone holding a Ping, stays active after reconnects 
     );
     assert.equal(childText(sync.body, "Status"), "140");
     await assertValid(sync);
-    const order = await client.command("Provision", initialRequest(WBXML_TYPE));
+    const order = await client.command("Provision", initialRequest(POLICY_TYPES.wbxml));
     assert.ok(child(order.body, "RemoteWipe"), "the Provision answer orders the wipe");
     await assertValid(order);
     assert.equal(admin.devices(user)[0]!.wipe?.state, "sent");
@@ -246,7 +231,9 @@ Deno.test("a wipe reaches a phone holding a Ping, stays active after reconnects 
     // Reconnects and even a deleted partnership still get the wipe.
     assert.equal(childText((await folderSync(client)).body, "Status"), "140");
     admin.deleteDevice(user, deviceId);
-    assert.ok(child((await client.command("Provision", initialRequest(WBXML_TYPE))).body, "RemoteWipe"));
+    assert.ok(
+      child((await client.command("Provision", initialRequest(POLICY_TYPES.wbxml))).body, "RemoteWipe"),
+    );
 
     // Cancelled: the phone provisions and syncs again.
     admin.cancelWipe(user, deviceId);
@@ -294,7 +281,7 @@ Deno.test("the CLI in another connection wipes a phone holding a Ping; account-o
     const woke = await held;
     assert.ok(performance.now() - started < 4000, "the server's event poll ends the held Ping");
     assert.equal(childText(woke.body, "Status"), "2");
-    const order = await phone.command("Provision", initialRequest(WBXML_TYPE));
+    const order = await phone.command("Provision", initialRequest(POLICY_TYPES.wbxml));
     assert.ok(child(order.body, "AccountOnlyRemoteWipe"));
     assert.equal(child(order.body, "RemoteWipe"), undefined, "never a full wipe in its place");
     await phone.command(
