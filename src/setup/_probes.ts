@@ -7,15 +7,18 @@
  * @module
  */
 import { ImapAuthError, ImapClient } from "../bridge/imap/imap_client.ts";
-import { Client as LdapClient } from "ldapts";
 import { BackendUnavailableError } from "../backend/types.ts";
 import {
   DEFAULT_LDAP_FILTER,
+  isLoopbackHost,
   LDAP_GAL_SETTINGS,
   ldapConfigOf,
   type LdapGalConfig,
   ldapLoader,
+  LdapStartTlsError,
+  openLdap,
 } from "../bridge/gal/ldap_source.ts";
+import { cardDavLoader } from "../bridge/gal/carddav.ts";
 import { authMechanisms, parseExtensions, parseReply, plainAuth } from "../bridge/smtp/smtp_protocol.ts";
 
 /** Outcome of one step; "warn" works but lacks something the admin should know. */
@@ -166,6 +169,19 @@ function parseUrl(report: Report, url: string, schemes: Record<string, number>):
     report.add("Address", "fail", `'${url}' is not a URL (for example imap://mail.example.com)`);
     return undefined;
   }
+}
+
+/** Address, DNS and TCP steps of an http(s):// URL; undefined when one failed. */
+async function reachHttp(
+  report: Report,
+  raw: string,
+  timeoutMs: number,
+): Promise<{ url: URL; hostname: string } | undefined> {
+  const url = parseUrl(report, raw, { http: 80, https: 443 });
+  if (!url) return undefined;
+  const hostname = url.hostname.replace(/^\[|\]$/g, "");
+  const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  return await reach(report, hostname, port, timeoutMs) ? { url, hostname } : undefined;
 }
 
 /** Reads the plain-text IMAP greeting and CAPABILITY to learn whether STARTTLS is offered. */
@@ -393,11 +409,9 @@ function hrefIn(xml: string, element: string): string | undefined {
 export async function probeDav(target: ProbeTarget): Promise<ProbeResult> {
   const report = new Report("CalDAV/CardDAV");
   const timeoutMs = target.timeoutMs ?? PROBE_TIMEOUT_MS;
-  const url = parseUrl(report, target.url, { http: 80, https: 443 });
-  if (!url) return report.result();
-  const hostname = url.hostname.replace(/^\[|\]$/g, "");
-  const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-  if (!await reach(report, hostname, port, timeoutMs)) return report.result();
+  const reached = await reachHttp(report, target.url, timeoutMs);
+  if (!reached) return report.result();
+  const { url, hostname } = reached;
   const client = target.caCerts ? Deno.createHttpClient({ caCerts: target.caCerts }) : undefined;
   const authorization = `Basic ${btoa(unescape(encodeURIComponent(`${target.user}:${target.password}`)))}`;
   const propfind = async (at: URL, body: string) => {
@@ -478,12 +492,15 @@ export interface LdapProbeTarget {
   bindPassword?: string;
   /** RFC 4515 filter; the GAL's default when absent. */
   filter?: string;
+  /** StartTLS on ldap:// ("gal.ldap.starttls"); the GAL's default when absent. */
+  startTls?: boolean;
   caCerts?: string[];
   timeoutMs?: number;
 }
 
 /** LDAP result codes the directory test explains (RFC 4511 4.1.9). */
 const LDAP_RESULT = {
+  confidentialityRequired: 13,
   noSuchObject: 32,
   invalidDnSyntax: 34,
   invalidCredentials: 49,
@@ -535,6 +552,7 @@ export async function probeLdap(target: LdapProbeTarget): Promise<ProbeResult> {
     [LDAP_GAL_SETTINGS.bindDn]: target.bindDn,
     [LDAP_GAL_SETTINGS.bindPassword]: target.bindPassword,
     [LDAP_GAL_SETTINGS.filter]: target.filter,
+    [LDAP_GAL_SETTINGS.startTls]: target.startTls === undefined ? undefined : String(target.startTls),
   };
   let config: LdapGalConfig;
   try {
@@ -544,17 +562,19 @@ export async function probeLdap(target: LdapProbeTarget): Promise<ProbeResult> {
     report.add("Settings", "fail", message(error).replace(/^Setting "gal\.ldap\.base_dn"/, "The base DN"));
     return report.result();
   }
-  if (config.bindDn) {
-    const client = new LdapClient({
-      url: config.url,
-      connectTimeout: timeoutMs,
-      timeout: timeoutMs,
-      ...(ldaps && config.caCerts ? { tlsOptions: { ca: config.caCerts } } : ldaps ? { tlsOptions: {} } : {}),
-    });
+  if (config.startTls || config.bindDn) {
+    // The GAL's own connection: StartTLS first when configured, then the bind (RFC 4513 3).
+    let client;
     try {
-      await client.bind(config.bindDn, config.bindPassword ?? "");
-      report.add("Bind", "ok", `Bound as '${config.bindDn}'`);
+      client = await openLdap(config, { connectMs: timeoutMs, operationMs: timeoutMs });
+      if (config.startTls) report.add("StartTLS", "ok", "TLS started on the LDAP connection");
+      if (config.bindDn) report.add("Bind", "ok", `Bound as '${config.bindDn}'`);
     } catch (error) {
+      if (error instanceof LdapStartTlsError) {
+        report.add("StartTLS", "fail", error.message);
+        return report.result();
+      }
+      if (config.startTls) report.add("StartTLS", "ok", "TLS started on the LDAP connection");
       const code = ldapCode(error);
       report.add(
         "Bind",
@@ -563,14 +583,22 @@ export async function probeLdap(target: LdapProbeTarget): Promise<ProbeResult> {
           ? `The directory refused '${config.bindDn}' with this password`
           : code === LDAP_RESULT.invalidDnSyntax
           ? `'${config.bindDn}' is not a valid DN`
+          : code === LDAP_RESULT.confidentialityRequired
+          ? `The directory wants TLS before a bind: use ldaps:// or StartTLS`
           : `Bind as '${config.bindDn}' failed: ${message(error)}`,
       );
       return report.result();
     } finally {
-      await client.unbind().catch(() => {});
+      await client?.unbind().catch(() => {});
     }
-  } else {
-    report.add("Bind", "warn", "No bind DN: the directory is searched anonymously");
+  }
+  if (!config.bindDn) report.add("Bind", "warn", "No bind DN: the directory is searched anonymously");
+  else if (!ldaps && !config.startTls && !isLoopbackHost(hostname)) {
+    report.add(
+      "Bind",
+      "warn",
+      "The bind password crosses the network in clear text: use ldaps:// or StartTLS",
+    );
   }
   const filter = config.filter ?? DEFAULT_LDAP_FILTER;
   try {
@@ -598,6 +626,78 @@ export async function probeLdap(target: LdapProbeTarget): Promise<ProbeResult> {
         : code === LDAP_RESULT.insufficientAccessRights
         ? `'${config.bindDn ?? "anonymous"}' may not search '${config.baseDn}'`
         : `Search with '${filter}' failed: ${message(cause)}`,
+    );
+  }
+  return report.result();
+}
+
+/** What the CardDAV GAL test needs: the shared book and the login that reads it. */
+export interface CardDavGalProbeTarget {
+  url: string;
+  /** The service account, or a test user's login when the GAL reads with each user's own. */
+  user: string;
+  password: string;
+  /** Whether `user` is the service account (else it stands for every user's own login). */
+  serviceAccount: boolean;
+  caCerts?: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * Tests the CardDAV GAL the way it loads: reachability, then the GAL's own
+ * addressbook-query (src/bridge/gal/carddav.ts) with the service account,
+ * or with a test user when each user reads the book with their own login.
+ */
+export async function probeCardDavGal(target: CardDavGalProbeTarget): Promise<ProbeResult> {
+  const report = new Report("GAL/CardDAV");
+  const timeoutMs = target.timeoutMs ?? PROBE_TIMEOUT_MS;
+  const reached = await reachHttp(report, target.url, timeoutMs);
+  if (!reached) return report.result();
+  const { url, hostname } = reached;
+  if (!target.user) {
+    report.add("Account", "fail", "Enter a service account, or a test user and password above");
+    return report.result();
+  }
+  report.add(
+    "Account",
+    target.serviceAccount ? "ok" : "warn",
+    target.serviceAccount
+      ? `The book is read as '${target.user}' for every user`
+      : `No service account: each user reads the book with their own login (tested as '${target.user}'), and a user who may not read it gets no address list`,
+  );
+  try {
+    const people = await withTimeout(
+      cardDavLoader(url, () => ({ user: target.user, password: target.password }), {
+        ...(target.caCerts ? { caCerts: target.caCerts } : {}),
+      })(),
+      timeoutMs * 4,
+      "The address book",
+    );
+    const first = people[0];
+    report.add(
+      "Address book",
+      people.length ? "ok" : "warn",
+      first
+        ? `${people.length} ${
+          people.length === 1 ? "person" : "people"
+        } with an address, e.g. '${first.displayName} <${first.email}>'`
+        : "No card with an address in this book: the address list would be empty",
+    );
+  } catch (error) {
+    const text = message(error);
+    const status = /answered (\d{3})$/.exec(text)?.[1];
+    report.add(
+      "Address book",
+      "fail",
+      status === "401"
+        ? `The server refused '${target.user}' with this password`
+        : status === "403"
+        ? `'${target.user}' may not read this address book`
+        : status === "404"
+        ? `There is no address book at '${url.href}'`
+        : url.protocol === "https:" && error instanceof BackendUnavailableError && error.cause
+        ? describeTlsError(error.cause, hostname).detail
+        : text,
     );
   }
   return report.result();

@@ -25,11 +25,13 @@ import {
   type SetupShared,
 } from "./_context.ts";
 import { DEFAULT_LDAP_FILTER, LDAP_BIND_PASSWORD_ENV, LDAP_GAL_SETTINGS } from "../bridge/gal/ldap_source.ts";
+import { CARDDAV_GAL_PASSWORD_ENV, GAL_SETTINGS } from "../bridge/gal/mod.ts";
 import { autodiscoverDnsRecords } from "../http/autodiscover.ts";
 import { autodiscoverDomains, saveAutodiscoverDomains } from "../store/mail_domains.ts";
 import { form, page } from "./_layout.ts";
 import {
   type LdapProbeTarget,
+  probeCardDavGal,
   probeDav,
   probeImap,
   probeLdap,
@@ -63,6 +65,7 @@ const PROBES = {
   smtp: { field: "smtpUrl", label: "SMTP submission" },
   dav: { field: "davUrl", label: "CalDAV/CardDAV" },
   ldap: { field: "ldapUrl", label: "GAL/LDAP" },
+  galdav: { field: "galCarddavUrl", label: "GAL/CardDAV" },
 } as const;
 
 /** A probe service name. */
@@ -79,7 +82,7 @@ export async function runProbe(
   values: Record<string, string | undefined>,
 ): Promise<ProbeResult> {
   if (!isProbeService(service)) {
-    throw new RangeError(`Service '${service}' is not one of imap, smtp, dav, ldap`);
+    throw new RangeError(`Service '${service}' is not one of ${Object.keys(PROBES).join(", ")}`);
   }
   const url = (values[PROBES[service].field] ?? "").trim();
   if (!url) {
@@ -94,8 +97,15 @@ export async function runProbe(
     };
   }
   const caCerts = await mailstoreCaCerts(shared, values.caPem);
-  const user = service === "ldap" ? values.ldapBindDn?.trim() ?? "" : values.testUser ?? "";
-  const password = values.testPassword ?? "";
+  const galAccount = values.galCarddavUser?.trim();
+  const user = service === "ldap"
+    ? values.ldapBindDn?.trim() ?? ""
+    : service === "galdav" && galAccount
+    ? galAccount
+    : values.testUser ?? "";
+  const password = service === "galdav" && galAccount
+    ? values.galCarddavPassword || galSavedPassword(shared) || ""
+    : values.testPassword ?? "";
   const target = { url, user, password, ...(caCerts ? { caCerts } : {}) };
   const result = service === "imap"
     ? await probeImap(target)
@@ -103,6 +113,8 @@ export async function runProbe(
     ? await probeSmtp(target)
     : service === "dav"
     ? await probeDav(target)
+    : service === "galdav"
+    ? await probeCardDavGal({ ...target, serviceAccount: Boolean(galAccount) })
     : await probeLdap(ldapTarget(shared, url, values, caCerts));
   shared.audit("setup.test-connection", {
     user,
@@ -126,8 +138,10 @@ function ldapTarget(
   const baseDn = field("ldapBaseDn");
   const bindDn = field("ldapBindDn");
   const filter = field("ldapFilter");
+  const startTls = field("ldapStartTls");
   return {
     url,
+    ...(startTls ? { startTls: startTls === "true" } : {}),
     ...(baseDn ? { baseDn } : {}),
     ...(bindDn ? { bindDn } : {}),
     ...(bindPassword ? { bindPassword } : {}),
@@ -139,6 +153,11 @@ function ldapTarget(
 /** The bind password the GAL uses: the environment's, else the stored one. */
 function ldapSavedPassword(shared: SetupShared): string | undefined {
   return shared.env[LDAP_BIND_PASSWORD_ENV] || shared.deps.store.settings.get(LDAP_GAL_SETTINGS.bindPassword);
+}
+
+/** The CardDAV GAL service account's password: the environment's, else the stored one. */
+function galSavedPassword(shared: SetupShared): string | undefined {
+  return shared.env[CARDDAV_GAL_PASSWORD_ENV] || shared.deps.store.settings.get(GAL_SETTINGS.carddavPassword);
 }
 
 async function mailstoreCaCerts(
@@ -292,35 +311,72 @@ function renderMailstore(
 <section><h2>CalDAV/CardDAV (optional)</h2>${
       textInput(shared, "davUrl", "CalDAV/CardDAV server", "https://dav.example.com/", v("davUrl"))
     }${testButton("dav")}</section>
-${ldapSection(shared, values)}${testButton("ldap")}</section>
+${galSection(shared, values, testButton)}
 <button type="submit" name="save" value="1">Save and continue</button>`,
   );
 }
 
-/** LDAP form fields and the settings keys they are saved under. */
-const LDAP_FIELDS = {
+/** GAL form fields (LDAP and CardDAV) and the settings keys they are saved under. */
+const GAL_FIELDS = {
   ldapUrl: LDAP_GAL_SETTINGS.url,
   ldapBaseDn: LDAP_GAL_SETTINGS.baseDn,
   ldapBindDn: LDAP_GAL_SETTINGS.bindDn,
   ldapFilter: LDAP_GAL_SETTINGS.filter,
+  ldapStartTls: LDAP_GAL_SETTINGS.startTls,
+  galCarddavUrl: GAL_SETTINGS.carddavUrl,
+  galCarddavUser: GAL_SETTINGS.carddavUser,
 } as const;
 
-function ldapSection(shared: SetupShared, values: Record<string, string>): string {
+/** The two service-account passwords: form field, settings key, overriding environment variable. */
+const GAL_PASSWORDS = [
+  {
+    field: "ldapBindPassword",
+    key: LDAP_GAL_SETTINGS.bindPassword,
+    env: LDAP_BIND_PASSWORD_ENV,
+    account: "ldapBindDn",
+    url: "ldapUrl",
+  },
+  {
+    field: "galCarddavPassword",
+    key: GAL_SETTINGS.carddavPassword,
+    env: CARDDAV_GAL_PASSWORD_ENV,
+    account: "galCarddavUser",
+    url: "galCarddavUrl",
+  },
+] as const;
+
+/** StartTLS choices for an ldap:// URL ("gal.ldap.starttls"; empty is the GAL's default). */
+const STARTTLS_CHOICES = [
+  ["", "Automatic: StartTLS unless the server is this machine or there is no bind DN"],
+  ["true", "StartTLS (the bind only after TLS is up)"],
+  ["false", "None: the bind password crosses the network in clear text"],
+] as const;
+
+function galSection(
+  shared: SetupShared,
+  values: Record<string, string>,
+  testButton: (service: ProbeService) => string,
+): string {
   const stored = shared.deps.store.settings;
-  const input = (field: keyof typeof LDAP_FIELDS, label: string, placeholder: string) =>
+  const value = (field: keyof typeof GAL_FIELDS) => values[field] ?? stored.get(GAL_FIELDS[field]) ?? "";
+  const input = (field: keyof typeof GAL_FIELDS, label: string, placeholder: string) =>
     `<label for="${field}">${label}</label><input type="text" id="${field}" name="${field}" value="${
-      escapeHtml(values[field] ?? stored.get(LDAP_FIELDS[field]) ?? "")
+      escapeHtml(value(field))
     }" placeholder="${escapeHtml(placeholder)}" autocomplete="off">`;
-  const fromEnv = Boolean(shared.env[LDAP_BIND_PASSWORD_ENV]);
-  const hasStored = Boolean(stored.get(LDAP_GAL_SETTINGS.bindPassword));
-  const password = fromEnv
-    ? `<p class="muted">The bind password comes from the environment variable ${LDAP_BIND_PASSWORD_ENV}; it is not stored.</p>`
-    : `<label for="ldapBindPassword">Bind password</label><input type="password" id="ldapBindPassword" name="ldapBindPassword" autocomplete="new-password" placeholder="${
-      hasStored ? "saved; leave empty to keep it" : ""
-    }">
-<p class="muted">This password of a read-only directory account is stored in the box's database (unlike phone users' passwords, which never touch disk). To keep it off disk, set the environment variable ${LDAP_BIND_PASSWORD_ENV} instead and leave this field empty.</p>`;
+  const password = (which: typeof GAL_PASSWORDS[number], label: string, what: string) =>
+    shared.env[which.env]
+      ? `<p class="muted">The ${what} password comes from the environment variable ${which.env}; it is not stored.</p>`
+      : `<label for="${which.field}">${label}</label><input type="password" id="${which.field}" name="${which.field}" autocomplete="new-password" placeholder="${
+        stored.get(which.key) ? "saved; leave empty to keep it" : ""
+      }">
+<p class="muted">This password of a read-only ${what} account is stored in the box's database (unlike phone users' passwords, which never touch disk). To keep it off disk, set the environment variable ${which.env} instead and leave this field empty.</p>`;
+  const startTls = value("ldapStartTls");
+  const choices = STARTTLS_CHOICES.map(([v, label]) =>
+    `<option value="${v}"${v === startTls ? " selected" : ""}>${escapeHtml(label)}</option>`
+  ).join("");
   return `<section><h2>Directory (optional)</h2><p>An LDAP directory (OpenLDAP, Active Directory) gives phones the office's global address list.</p>
 ${input("ldapUrl", "LDAP server", "ldaps://ldap.example.com")}
+<label for="ldapStartTls">Encryption for an ldap:// server (ldaps:// is always TLS)</label><select id="ldapStartTls" name="ldapStartTls">${choices}</select>
 ${input("ldapBaseDn", "Search base (base DN)", "ou=people,dc=example,dc=com")}
 ${
     input(
@@ -329,21 +385,31 @@ ${
       "cn=pushbridge,dc=example,dc=com",
     )
   }
-${password}
-${input("ldapFilter", "Filter (empty for the default)", DEFAULT_LDAP_FILTER)}`;
+${password(GAL_PASSWORDS[0], "Bind password", "directory")}
+${input("ldapFilter", "Filter (empty for the default)", DEFAULT_LDAP_FILTER)}${testButton("ldap")}</section>
+<section><h2>Shared address book (optional)</h2><p>Without a directory, a shared CardDAV address book can be the global address list instead.</p>
+${input("galCarddavUrl", "Address book URL", "https://dav.example.com/directory/company/")}
+${
+    input(
+      "galCarddavUser",
+      "Service account that reads it for everyone (empty: each user reads it with their own login)",
+      "directory",
+    )
+  }
+${password(GAL_PASSWORDS[1], "Service account password", "address book")}${testButton("galdav")}</section>`;
 }
 
-/** Saves the directory fields; the bind password only when typed (an empty field keeps the saved one). */
-function saveLdap(shared: SetupShared, values: Record<string, string>): void {
+/** Saves the GAL fields; a password only when typed (an empty field keeps the saved one). */
+function saveGal(shared: SetupShared, values: Record<string, string>): void {
   const settings = shared.deps.store.settings;
-  for (const [field, key] of Object.entries(LDAP_FIELDS)) {
+  for (const [field, key] of Object.entries(GAL_FIELDS)) {
     const value = values[field]?.trim();
     if (value) settings.set(key, value);
     else settings.delete(key);
   }
-  if (!values.ldapBindDn?.trim() || !values.ldapUrl?.trim()) settings.delete(LDAP_GAL_SETTINGS.bindPassword);
-  else if (values.ldapBindPassword && !shared.env[LDAP_BIND_PASSWORD_ENV]) {
-    settings.set(LDAP_GAL_SETTINGS.bindPassword, values.ldapBindPassword);
+  for (const which of GAL_PASSWORDS) {
+    if (!values[which.account]?.trim() || !values[which.url]?.trim()) settings.delete(which.key);
+    else if (values[which.field] && !shared.env[which.env]) settings.set(which.key, values[which.field]!);
   }
 }
 
@@ -436,6 +502,13 @@ function validateMailstore(values: Record<string, string>): void {
   }
   if (ldap && !values.ldapBaseDn?.trim()) {
     throw new ConfigError("ldapBaseDn", "a directory needs a search base (base DN)");
+  }
+  if (ldap && /^ldaps:/i.test(ldap) && values.ldapStartTls === "true") {
+    throw new ConfigError("ldapStartTls", "StartTLS applies to an ldap:// server; ldaps:// is TLS already");
+  }
+  const book = values.galCarddavUrl?.trim();
+  if (book && !/^https?:\/\/[^/\s]+/i.test(book)) {
+    throw new ConfigError("galCarddavUrl", `'${book}' is not an http:// or https:// URL`);
   }
 }
 
@@ -539,7 +612,7 @@ export function registerWizard(app: SetupHono, shared: SetupShared): void {
       if (value) settings.set(key, value);
       else settings.delete(key);
     }
-    saveLdap(shared, values);
+    saveGal(shared, values);
     if (values.caPem?.trim() && !lockedBy(shared, "mailstoreCaFile")) {
       const path = `${shared.deps.settings.dataDir}/${MAILSTORE_CA_FILE}`;
       await Deno.writeTextFile(path, splitPemChain(values.caPem).join(""));

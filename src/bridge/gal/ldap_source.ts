@@ -134,7 +134,7 @@ export function ldapConfigOf(
       );
     }
     config.startTls = startTls === "true";
-  } else if (!ldaps && config.bindDn && !isLoopback(hostOf(config.url))) {
+  } else if (!ldaps && config.bindDn && !isLoopbackHost(hostOf(config.url))) {
     // The password of the service account would otherwise cross the network in clear text.
     config.startTls = true;
   }
@@ -166,7 +166,7 @@ function hostOf(url: string): string {
 }
 
 /** Whether `host` is this machine (a connection to it never leaves the box). */
-function isLoopback(host: string): boolean {
+export function isLoopbackHost(host: string): boolean {
   return /^127\./.test(host) || host === "::1" || host.toLowerCase() === "localhost";
 }
 
