@@ -1,7 +1,8 @@
 /**
  * A GAL over a loader that returns the whole directory: the entries are kept
  * in memory for a short TTL and searched there, so a 5,000-entry directory
- * answers in milliseconds. A load never serves data older than `maxAgeMs`.
+ * answers in milliseconds. Past the TTL the copy keeps answering while a
+ * reload runs in the background; nothing older than `maxAgeMs` is served.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import type { GalDirectory, GalEntry } from "../../eas/commands/search.ts";
 export interface GalCacheOptions {
   /** Reuse a load for this long (default 60 s). */
   ttlMs?: number;
-  /** Hard upper bound on a served load's age, also when reloading fails (default 5 min). */
+  /** Hard upper bound on a served load's age, also when reloading fails or is under way (default 5 min). */
   maxAgeMs?: number;
   now?: () => number;
 }
@@ -61,20 +62,36 @@ export class CachedGalDirectory implements GalDirectory {
 
   async #entries(): Promise<Indexed[]> {
     const now = this.#now();
-    if (this.#cache && now - this.#cache.at < this.#ttlMs) return this.#cache.entries;
-    this.#loading ??= this.#load().then((entries) => index(entries)).finally(() => {
-      this.#loading = undefined;
-    });
+    const cache = this.#cache;
+    if (cache && now - cache.at < this.#ttlMs) return cache.entries;
+    const loading = this.#reload();
+    if (cache && now - cache.at < this.#maxAgeMs) {
+      // Refresh ahead: past its TTL but within maxAge, the copy answers while the reload runs,
+      // so only the very first load keeps a phone waiting for the whole directory.
+      loading.catch(() => {});
+      return cache.entries;
+    }
     try {
-      const entries = await this.#loading;
-      this.#cache = { at: this.#now(), entries };
-      return entries;
+      return await loading;
     } catch (error) {
-      // A failed reload may fall back to the last load only while it is younger than maxAgeMs.
-      if (this.#cache && now - this.#cache.at < this.#maxAgeMs) return this.#cache.entries;
-      this.#cache = undefined;
+      // Nothing older than maxAge is ever served, also when reloading fails.
+      if (this.#cache === cache) this.#cache = undefined;
       throw error;
     }
+  }
+
+  /** One load at a time; its copy is dated from when it started (the data is at least that old). */
+  #reload(): Promise<Indexed[]> {
+    if (this.#loading) return this.#loading;
+    const started = this.#now();
+    this.#loading = this.#load().then((entries) => {
+      const indexed = index(entries);
+      this.#cache = { at: started, entries: indexed };
+      return indexed;
+    }).finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
   }
 }
 

@@ -3,7 +3,7 @@
  * set (see ldap_source.ts for its keys), else a shared CardDAV address book
  * when the setting "gal.carddav.url" names one, else the users seen by the box.
  * Settings are read on each load, so a change on the setup page applies
- * within one cache TTL.
+ * within one cache TTL (plus the one request that starts the reload).
  *
  * The CardDAV book is read with the service account of "gal.carddav.user"
  * and "gal.carddav.password" (or PUSHBRIDGE_CARDDAV_GAL_PASSWORD), and then
