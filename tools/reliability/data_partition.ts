@@ -54,9 +54,17 @@ export class DataPartition {
     return partition;
   }
 
-  /** Mounts the image at `dir` (errors=remount-ro, as the appliance's data partition). */
-  async mount(): Promise<void> {
-    await run("mount", "-t", "ext4", "-o", "loop,errors=remount-ro", this.image, this.dir);
+  /** Mounts the image at `dir` (errors=remount-ro, as the appliance's data partition; or read-only). */
+  async mount(readOnly = false): Promise<void> {
+    await run(
+      "mount",
+      "-t",
+      "ext4",
+      "-o",
+      `loop,errors=remount-ro${readOnly ? ",ro" : ""}`,
+      this.image,
+      this.dir,
+    );
     const line = (await run("findmnt", "-n", "-o", "SOURCE", this.dir)).trim();
     this.#device = line.replace(/^\/dev\//, "");
   }

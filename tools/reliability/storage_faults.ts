@@ -14,7 +14,8 @@
  * retryable answer (503 with Retry-After), never 500 and never a long stall of the event loop.
  * Then the fault ends (lock released; space freed; for read-only: the box stops, the partition
  * is fsck'd and mounted again, the box starts, as after a reboot) and the phone repeats the
- * refused request unchanged: the same SyncKey carries on (no resync), the database passes
+ * refused request unchanged (for read-only, the box first restarts on the still read-only
+ * partition and must serve reads and refuse writes there too): the same SyncKey carries on (no resync), the database passes
  * PRAGMA integrity_check, and the phone and IMAP agree on every item and flag.
  *
  * @module
@@ -148,6 +149,26 @@ export async function runStorageFaults(options: StorageFaultOptions): Promise<Sc
       } else {
         await partition.breakToReadOnly();
         release = async () => {
+          // A reboot before the repair: the partition comes up read-only again, and the box must
+          // start on it and serve what needs no write.
+          await box.stop();
+          await partition.unmount();
+          await partition.mount(true);
+          await box.start();
+          await timed(
+            "FolderSync after a restart on the read-only partition",
+            "read",
+            () => client.command("FolderSync", el(FH, "FolderSync", textEl(FH, "SyncKey", folderKey))),
+            (reply) => reply.status === 200 && childText(reply.body, "Status") === "1",
+          );
+          if (commands.length) {
+            await timed(
+              "Sync after a restart on the read-only partition",
+              "refusal",
+              () => phone.syncOnce(commands),
+              retryable,
+            );
+          }
           await box.stop();
           await partition.repair();
           await box.start();
