@@ -5,6 +5,7 @@ import { DavBackend } from "../../src/bridge/dav/dav_backend.ts";
 import { Store } from "../../src/store/mod.ts";
 import { FOLDER_TYPE } from "../../src/eas/protocol/folder_types.ts";
 import { EasStatusError } from "../../src/eas/protocol/errors.ts";
+import { MailFolderError } from "../../src/backend/mail_operations.ts";
 import type { Appointment } from "../../src/eas/model/calendar.ts";
 import type { Contact } from "../../src/eas/model/contacts.ts";
 
@@ -105,6 +106,97 @@ Deno.test("DavBackend lists, syncs, writes with ETags and manages folders on Rad
     assert.ok((await backend.listFolders()).some((f) => f.key === key && f.displayName === "Vacations"));
     assert.deepEqual(await backend.deleteFolder(key), [key]);
     assert.ok(!(await backend.listFolders()).some((f) => f.key === key));
+  } finally {
+    store.close();
+    await mailstore.stop();
+  }
+});
+
+Deno.test("DavBackend.moveItem() moves between calendars, renames on a taken name, and moves nothing when the desktop edits meanwhile", async () => {
+  const mailstore = await startMailstore({ dav: true, postfix: false, sieve: false });
+  const store = Store.open(":memory:");
+  try {
+    const url = new URL(mailstore.davUrl!);
+    const credentials = { user: "alice", password: "alice-secret" };
+    const desktop = new DavClient({ url, credentials });
+    /** The box's client; once armed, the desktop edits the resource just before the box's DELETE reaches it. */
+    class RacingClient extends DavClient {
+      armed = false;
+      override async delete(href: string, etag = ""): Promise<boolean> {
+        if (this.armed) {
+          this.armed = false;
+          const current = await desktop.get(href);
+          await desktop.put(href, EVENT("a-1", "Edited on the desktop"), "text/calendar", current!.etag);
+        }
+        return await super.delete(href, etag);
+      }
+    }
+    const client = new RacingClient({ url, credentials });
+    const calendar = (href: string) =>
+      desktop.mutate(
+        "MKCALENDAR",
+        href,
+        '<?xml version="1.0"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>',
+      );
+    await calendar("/alice/a/");
+    await calendar("/alice/b/");
+    await desktop.mutate(
+      "MKCOL",
+      "/alice/book/",
+      '<?xml version="1.0"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype></d:prop></d:set></d:mkcol>',
+    );
+    await desktop.put("/alice/a/a.ics", EVENT("a-1", "Planning"), "text/calendar", "");
+    await desktop.put("/alice/a/x.ics", EVENT("x-1", "Taken name"), "text/calendar", "");
+    await desktop.put("/alice/b/x.ics", EVENT("x-2", "Already in b"), "text/calendar", "");
+    const backend = new DavBackend({
+      client,
+      state: store.davState,
+      user: "alice",
+      selfEmails: () => Promise.resolve(["alice@example.com"]),
+    });
+    const [aKey, bKey] = ["dav:/alice/a/#VEVENT", "dav:/alice/b/#VEVENT"];
+    const options = { bodyPreferences: [], filterType: 0 };
+    await backend.syncSource(aKey, options).scan(undefined, undefined);
+    await backend.syncSource(bKey, options).scan(undefined, undefined);
+    const idOf = (href: string) => store.davState.items("alice", aKey).find((i) => i.href === href)!.id;
+    const listing = async (href: string) =>
+      (await desktop.propfind(href, [["DAV:", "getetag"]], 1)).map((r) => r.href).filter((h) =>
+        !h.endsWith("/")
+      )
+        .sort();
+
+    // The desktop edits the event between the box's copy and its delete: nothing moves, nothing is lost.
+    client.armed = true;
+    await assert.rejects(
+      backend.moveItem(aKey, idOf("/alice/a/a.ics"), bKey),
+      (e) => e instanceof MailFolderError && e.failure === "refused",
+    );
+    assert.match((await desktop.get("/alice/a/a.ics"))!.data, /SUMMARY:Edited on the desktop/);
+    assert.deepEqual(await listing("/alice/b/"), ["/alice/b/x.ics"], "the copy was removed again");
+
+    // Without the race it moves under its name, with its UID, and the id maps to the new href.
+    await backend.syncSource(aKey, options).scan(undefined, undefined);
+    const moved = await backend.moveItem(aKey, idOf("/alice/a/a.ics"), bKey);
+    assert.equal(store.davState.item("alice", bKey, moved)!.href, "/alice/b/a.ics");
+    assert.match((await desktop.get("/alice/b/a.ics"))!.data, /UID:a-1[^]*SUMMARY:Edited on the desktop/);
+    assert.deepEqual(await listing("/alice/a/"), ["/alice/a/x.ics"]);
+
+    // A name taken in the destination: the item arrives under a new name; the other resource is untouched.
+    const renamed = await backend.moveItem(aKey, idOf("/alice/a/x.ics"), bKey);
+    const href = store.davState.item("alice", bKey, renamed)!.href;
+    assert.notEqual(href, "/alice/b/x.ics");
+    assert.match((await desktop.get(href))!.data, /UID:x-1/);
+    assert.match((await desktop.get("/alice/b/x.ics"))!.data, /UID:x-2/);
+
+    // Unknown items and other kinds of folders are refused by name.
+    await assert.rejects(
+      backend.moveItem(aKey, "999999", bKey),
+      (e) => e instanceof MailFolderError && e.failure === "not-found",
+    );
+    await assert.rejects(
+      backend.moveItem(bKey, moved, "dav:/alice/book/#VCARD"),
+      (e) => e instanceof MailFolderError && e.failure === "parent-not-found",
+    );
   } finally {
     store.close();
     await mailstore.stop();

@@ -107,7 +107,7 @@ export function addressbookQuery(needle: string, properties: readonly string[]):
 export function matchesOf(href: string, vcard: string, needle: string): ContactMatch[] {
   let contact;
   try {
-    contact = contactFromVcard(vcard).contact;
+    contact = contactFromVcard(vcard, [], { picture: false }).contact;
   } catch {
     return [];
   }

@@ -133,14 +133,22 @@ function formatDateValue(date: Date, version: string): string {
   return version.startsWith("4") ? iso.replace(/-/g, "") : iso;
 }
 
-/** Reads a vCard into an EAS contact. */
-export function contactFromVcard(vcf: string, bodyPreferences: readonly BodyPreference[] = []): ContactRead {
+/**
+ * Reads a vCard into an EAS contact. `picture: false` skips the PHOTO (a
+ * name or address lookup has no use for it, and fitting a large one to the
+ * phone's limit costs a decode).
+ */
+export function contactFromVcard(
+  vcf: string,
+  bodyPreferences: readonly BodyPreference[] = [],
+  options: { picture?: boolean } = {},
+): ContactRead {
   const card = parseComponents(vcf).find((c) => c.name === "VCARD");
   if (!card) throw new ContactMappingError("No VCARD component");
-  return readCard(card, bodyPreferences);
+  return readCard(card, bodyPreferences, options.picture ?? true);
 }
 
-function readCard(card: Component, prefs: readonly BodyPreference[]): ContactRead {
+function readCard(card: Component, prefs: readonly BodyPreference[], withPicture = true): ContactRead {
   const contact: Contact = {};
   const sources = new Map<keyof Contact, Property>();
   const set = (field: keyof Contact, value: string | undefined, source: Property) => {
@@ -230,7 +238,7 @@ function readCard(card: Component, prefs: readonly BodyPreference[]): ContactRea
     ...props(card, "RELATED").filter((r) => typesOf(r).includes("child")),
   ].map((p) => p.value);
   if (children.length) contact.children = children;
-  const photo = prop(card, "PHOTO");
+  const photo = withPicture ? prop(card, "PHOTO") : undefined;
   let photoLeftOut: string | undefined;
   if (photo) {
     const data = /^data:[^,]*;base64,(.*)$/s.exec(photo.value)?.[1] ??

@@ -199,6 +199,10 @@ Deno.test("contactFromVcard() leaves out a large PHOTO it cannot decode and says
   assert.equal(read.contact.picture, undefined);
   assert.equal(read.contact.fileAs ?? read.contact.firstName ?? "Pia Photo", "Pia Photo");
   assert.match(read.photoLeftOut!, /Unsupported image format/);
+  // A lookup that needs no picture does not look at it.
+  const lookup = contactFromVcard(vcf, [], { picture: false });
+  assert.equal(lookup.contact.picture, undefined);
+  assert.equal(lookup.photoLeftOut, undefined);
   // Writing the contact back without a picture keeps the server's PHOTO untouched.
   const out = vcardFromContact({ ...read.contact, jobTitle: "Lead" }, vcf);
   assert.equal(prop(parseComponents(out.vcf)[0]!, "PHOTO")!.value.replace(/\s/g, ""), junk.toBase64());
