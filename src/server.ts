@@ -25,6 +25,10 @@ import type { CommandContext } from "./eas/commands/context.ts";
 import { autodiscoverDomains } from "./store/mail_domains.ts";
 import { ImapWatcherFactory } from "./bridge/imap/watcher.ts";
 import { ChangeHub } from "./push/hub.ts";
+import { PollingWatcherFactory } from "./push/polling_watcher.ts";
+import type { WatcherFactory } from "./push/watcher.ts";
+import { davStateProbe } from "./bridge/dav/dav_probe.ts";
+import { ITEM_FOLDER_PREFIX } from "./backend/items.ts";
 import { heartbeatBounds } from "./push/limits.ts";
 import type { PushContext } from "./push/push_context.ts";
 import { StormGuard } from "./push/storm_guard.ts";
@@ -148,19 +152,33 @@ export async function startPushbridge(
       passwordRecovery: recovery,
     });
     // One watcher per active user (IMAP NOTIFY or IDLE+STATUS), shared by all of the user's devices.
-    const hub = new ChangeHub({
-      factories: settings.imapUrl
-        ? [
-          new ImapWatcherFactory({
-            url: settings.imapUrl,
+    const factories: WatcherFactory[] = [];
+    if (settings.imapUrl) {
+      factories.push(
+        new ImapWatcherFactory({
+          url: settings.imapUrl,
+          ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
+          // The watcher idles on the user's pooled connection: one IMAP connection per active user.
+          ...(imapPool ? { pool: imapPool } : {}),
+          log,
+        }),
+      );
+    }
+    // DAV collections have no push: pinged ones are polled by sync-token/getctag, shared per collection.
+    if (settings.davUrl) {
+      factories.push(
+        new PollingWatcherFactory({
+          prefix: ITEM_FOLDER_PREFIX,
+          probe: davStateProbe({
+            url: settings.davUrl,
             ...(mailstoreCaCerts ? { caCerts: mailstoreCaCerts } : {}),
-            // The watcher idles on the user's pooled connection: one IMAP connection per active user.
-            ...(imapPool ? { pool: imapPool } : {}),
-            log,
           }),
-        ]
-        : [],
-    });
+          ...(settings.davPollSeconds ? { intervalMs: settings.davPollSeconds * 1000 } : {}),
+        }),
+      );
+    }
+    // The push-latency history of the status page survives a settings change (a new hub).
+    const hub = new ChangeHub({ factories, latency: push.hub.latency });
     // Provisioning (MS-ASPROV): the policy gate, Provision's hooks, notices through the configured
     // sender account, and the poller that ends held Pings on wipes and policy changes made by the CLI.
     const notifier = new SmtpNotifier({

@@ -24,6 +24,8 @@ export interface Settings {
   publicHostName?: string;
   /** Longest Ping heartbeat in seconds, for sites whose firewall cuts idle connections sooner (60-3540). */
   heartbeatMaxSeconds?: number;
+  /** How often Direct Push polls a pinged CalDAV/CardDAV collection, in seconds (5-3600; default 30). */
+  davPollSeconds?: number;
 }
 
 /** A listen address. */
@@ -63,6 +65,7 @@ export const SETTING_ENV = {
   mailstoreCaFile: "PUSHBRIDGE_MAILSTORE_CA",
   publicHostName: "PUSHBRIDGE_HOSTNAME",
   heartbeatMaxSeconds: "PUSHBRIDGE_HEARTBEAT_MAX",
+  davPollSeconds: "PUSHBRIDGE_DAV_POLL",
 } as const;
 
 /** Keys that may be stored in SQLite (everything but the data dir, which locates the database). */
@@ -133,6 +136,18 @@ export function resolveSettings(
       );
     }
     settings.heartbeatMaxSeconds = seconds;
+  }
+  const davPoll = pick("davPollSeconds");
+  if (davPoll) {
+    // DAV servers have no push: each pinged collection costs one PROPFIND per interval, so not too often.
+    const seconds = Number(davPoll);
+    if (!/^\d+$/.test(davPoll) || seconds < 5 || seconds > 3600) {
+      throw new ConfigError(
+        SETTING_ENV.davPollSeconds,
+        `'${davPoll}' is not a number of seconds from 5 to 3600`,
+      );
+    }
+    settings.davPollSeconds = seconds;
   }
   return settings;
 }

@@ -133,6 +133,8 @@ class ImapWatcher implements FolderWatcher {
   #mailboxes = new Map<string, string>();
   /** Mailboxes whose state must be read before the next IDLE. */
   readonly #dirty = new Set<string>();
+  /** When the server first said a dirty mailbox changed: the status page's push latency starts there. */
+  readonly #noticed = new Map<string, number>();
   #keysChanged = false;
   #closed = false;
   #lease: ImapLease | undefined;
@@ -246,6 +248,7 @@ class ImapWatcher implements FolderWatcher {
       }
       if (key === undefined) return;
       this.#dirty.add(key);
+      if (!this.#noticed.has(key)) this.#noticed.set(key, Date.now());
       this.#wake?.();
     });
     // A request's SELECT or STATUS of a watched mailbox may have consumed the event: its answer is the new state.
@@ -317,6 +320,9 @@ class ImapWatcher implements FolderWatcher {
   async #readStatus(client: ImapClient): Promise<void> {
     const keys = [...this.#dirty];
     this.#dirty.clear();
+    // Taken now: an event during the STATUS below starts a new notice.
+    const noticedAt = new Map(keys.map((key) => [key, this.#noticed.get(key) ?? Date.now()]));
+    for (const key of keys) this.#noticed.delete(key);
     const tokens: string[] = [];
     const read: string[] = [];
     for (const key of keys) {
@@ -333,7 +339,13 @@ class ImapWatcher implements FolderWatcher {
         this.deps.log.debug("push.imap_status_failed", { user: this.credentials.user, key, error });
       }
     }
-    if (read.length > 0 && !this.#closed) this.sink.changed(read, tokens);
+    if (read.length > 0 && !this.#closed) {
+      this.sink.changed(
+        read,
+        tokens,
+        read.map((key) => noticedAt.get(key)!),
+      );
+    }
   }
 
   /** Sleeps until `ms` passed or something wakes the watcher (new keys, a change, close). */
