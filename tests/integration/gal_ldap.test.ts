@@ -153,6 +153,12 @@ Deno.test("GAL from a 5,000-entry LDAP directory answers from the cache well und
   try {
     useLdap(box, slapd);
     const client = box.client("alice");
+    // The first request also pays for the TLS handshake and the IMAP login: a FolderSync takes them.
+    const warmUp = await client.command(
+      "FolderSync",
+      el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
+    );
+    assert.equal(warmUp.status, 200);
     let started = performance.now();
     const cold = await client.command("Search", galSearch("hopper", "0-9"));
     const coldMs = performance.now() - started;
