@@ -253,6 +253,7 @@ export class StatusCollector {
         baseDn: config.baseDn,
         ...(config.bindDn ? { bindDn: config.bindDn, bindPassword: config.bindPassword ?? "" } : {}),
         ...(config.filter ? { filter: config.filter } : {}),
+        ...(config.startTls !== undefined ? { startTls: config.startTls } : {}),
         ...(caCerts ? { caCerts } : {}),
         timeoutMs: 5_000,
       });

@@ -13,6 +13,7 @@ import { startRadicale } from "../harness/_radicale.ts";
 import { stopServer } from "../harness/_process.ts";
 import { startSlapd } from "../harness/_slapd.ts";
 import { freePort } from "../harness/free_port.ts";
+import { startBox } from "../integration/fixture.ts";
 import { adminSession } from "./_session.ts";
 
 Deno.test("the directory test starts TLS before the bind, and names a server without StartTLS", async () => {
@@ -156,6 +157,36 @@ Deno.test({
       await stopServer(radicale);
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       await Deno.remove(radicaleDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the dashboard tests the directory with its StartTLS setting: a slapd certificate the box does not trust is named",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const slapd = await startSlapd({ people: 2, tls: "required" });
+    const box = await startBox({ env: { PUSHBRIDGE_ADMIN_PASSWORD: "seeded-admin-pw" } });
+    try {
+      const settings = box.server.store.settings;
+      settings.set("setup.completed", "1");
+      settings.set(LDAP_GAL_SETTINGS.url, slapd.url);
+      settings.set(LDAP_GAL_SETTINGS.baseDn, slapd.baseDn);
+      settings.set(LDAP_GAL_SETTINGS.bindDn, slapd.bindDn);
+      settings.set(LDAP_GAL_SETTINGS.bindPassword, slapd.bindPassword);
+      // Loopback alone would mean no StartTLS; the explicit setting asks for it, and the box
+      // trusts only the mailstore's CA, not the one that signed slapd's certificate.
+      settings.set(LDAP_GAL_SETTINGS.startTls, "true");
+      const admin = await adminSession(box.server.setupUrl, "seeded-admin-pw");
+      const status = await admin.json("/api/status");
+      const gal = status.mailstore.find((r: { service: string }) => r.service === "GAL/LDAP");
+      assert.equal(gal.ok, false);
+      assert.match(gal.detail, /^StartTLS: StartTLS with 'ldap:\/\/127\.0\.0\.1:\d+' failed: .*certificate/);
+    } finally {
+      await box.stop();
+      await slapd.stop();
     }
   },
 });
