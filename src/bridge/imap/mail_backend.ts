@@ -43,8 +43,15 @@ import { IMAP_PREFIX, mailboxOfKey, mapImapFolders } from "./folder_mapping.ts";
 export const MAIL_LIMITS = {
   /** Messages up to this size are fetched whole in one round trip (parsing is cheaper than a second FETCH). */
   wholeFetchBytes: 256 * 1024,
-  /** Raw bytes of whole messages fetched by one FETCH (bounds memory for windows of up to 512 items). */
-  wholeFetchBatchBytes: 8 * 1024 * 1024,
+  /**
+   * Raw bytes and messages fetched whole by one FETCH. Converted messages wait in memory until
+   * the response writer takes them, so a batch must be small: one batch per 512-item window
+   * lived long enough for V8 to promote it to the old space, which then grew with every
+   * window (peak RSS followed the folder size). A batch costs an EXAMINE and a FETCH (two
+   * round trips on the user's connection), and frees the connection between batches.
+   */
+  wholeFetchBatchBytes: 1024 * 1024,
+  wholeFetchBatchItems: 64,
   /** Text fetched from a large message when the device sets no TruncationSize (phones show the start). */
   defaultTextBytes: 64 * 1024,
   /** Chunk size when streaming attachments and MIME (bounded memory per request). */
@@ -153,7 +160,14 @@ export class ImapMailBackend implements FolderSource, MailBackend {
     // Whole messages are fetched in batches of bounded total size, each converted (bodies cut to
     // the device's limits) and handed on before the next is fetched: a streamed Sync window is
     // never held whole. The connection is free for other work between batches.
-    for (const batch of batchesBySize(small, sizes, MAIL_LIMITS.wholeFetchBatchBytes)) {
+    for (
+      const batch of batchesBySize(
+        small,
+        sizes,
+        MAIL_LIMITS.wholeFetchBatchBytes,
+        MAIL_LIMITS.wholeFetchBatchItems,
+      )
+    ) {
       yield* inOrder(
         batch,
         await this.#with(async (s) => {
@@ -507,14 +521,19 @@ function isBelow(key: string, parentKey: string): boolean {
   return key !== parentKey && (key.startsWith(`${parentKey}/`) || key.startsWith(`${parentKey}.`));
 }
 
-/** Splits ids into consecutive batches whose sizes add up to at most `limit` (a larger item goes alone). */
-export function batchesBySize(ids: readonly string[], sizes: Map<number, number>, limit: number): string[][] {
+/** Splits ids into consecutive batches whose sizes add up to at most `limit` (a larger item goes alone), of at most `maxItems`. */
+export function batchesBySize(
+  ids: readonly string[],
+  sizes: Map<number, number>,
+  limit: number,
+  maxItems = Infinity,
+): string[][] {
   const batches: string[][] = [];
   let current: string[] = [];
   let total = 0;
   for (const id of ids) {
     const size = sizes.get(Number(id)) ?? 0;
-    if (current.length && total + size > limit) {
+    if (current.length && (total + size > limit || current.length >= maxItems)) {
       batches.push(current);
       current = [];
       total = 0;

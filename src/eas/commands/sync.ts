@@ -141,7 +141,7 @@ export async function sync(request: EasRequest, ctx: CommandContext): Promise<Ea
   markDelivered(ctx, outcomes);
   const elements = outcomes.map((o) => o.element);
   if (outcomes.some((o) => o.streamed)) {
-    // Windows of whole MIME messages leave item by item (encodeStream), never held whole.
+    // Mail windows leave item by item (encodeStream), never held whole.
     return {
       stream: { ns: NS, name: "Sync", children: [{ ns: NS, name: "Collections", children: elements }] },
     };
@@ -299,7 +299,9 @@ async function runCollection(
       conflict: options.conflict,
       commands,
       options: JSON.stringify(options),
-      lazy: itemClass === "Email" && wholeMime(options),
+      // Mail windows are fetched while the response is written, item by item (text previews as
+      // well as whole MIME): nothing of a window is held beyond the item being written.
+      lazy: itemClass === "Email",
     }, {
       store: ctx.store.syncState,
       source,
@@ -318,7 +320,12 @@ async function runCollection(
       sent,
       eventful: result.syncKey !== syncKey || sent > 0 || result.responses.length > 0 || result.moreAvailable,
       element: result.later
-        ? streamedCollection(collectionId, result, version, (changes) => placeInvitations(ctx, changes))
+        ? streamedCollection(
+          collectionId,
+          result,
+          version,
+          (changes) => result.replayed ? Promise.resolve() : placeInvitations(ctx, changes),
+        )
         : collectionElement(collectionId, result, version, CLASS_SCHEMAS[itemClass]),
       ...(result.cursor !== undefined ? { cursor: result.cursor } : {}),
       ...(result.later ? { streamed: true } : {}),
@@ -586,8 +593,7 @@ function applicationData(item: ModelObject, version: string, schema: ObjectSchem
 }
 
 /**
- * A mail Collection whose window of whole MIME messages is fetched while the
- * response is written: the element is built without its commands, which then
+ * A mail Collection whose window is fetched while the response is written: the element is built without its commands, which then
  * come from the engine's lazy items one by one. Invitations among them reach
  * the calendar once the window is written.
  */

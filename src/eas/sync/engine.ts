@@ -187,9 +187,22 @@ export async function syncCollection<T>(
         if (seen) upserts.push(record(seen));
       }
       fetchIds.add.sort((a, b) => (current.get(b)?.date ?? 0) - (current.get(a)?.date ?? 0));
+      // A failed Add is marked as such after the fact, as the eager path does (loop detection):
+      // only while this window's generation is still the latest one.
+      const markFailed = (id: string) => {
+        const seen = current.get(id);
+        const latest = store.collection(device, collection);
+        if (!seen || latest?.epoch !== state.epoch || latest.generation !== state.generation + 1) return;
+        store.commit(device, collection, {
+          state: latest,
+          upserts: [{ ...record(seen), failed: true }],
+          removes: [],
+          clientIds: [],
+        });
+      };
       later = {
         count: fetchIds.change.length + fetchIds.add.length,
-        items: fetchLater(source, fetchIds, deps.onSkip),
+        items: fetchLater(source, fetchIds, deps.onSkip, markFailed),
         ids: fetchIds,
       };
     }
@@ -280,20 +293,31 @@ export async function syncCollection<T>(
 }
 
 /**
- * The lazily fetched part of a window: changed items, then added ones. An
- * item that fails now is left out of the response; it was committed as sent,
- * so it comes again only when it changes (the skip is logged).
+ * The lazily fetched part of a window: changed items, then added ones, each
+ * converted when the response writer asks for it and dropped once written.
+ * An item that fails now is left out of the response and comes again only
+ * when it changes (the skip is logged; a failed Add is marked failed, so it
+ * is sent as an Add then, and its deletion is not announced).
  */
 async function* fetchLater<T>(
   source: SyncSource<T>,
   ids: { add: string[]; change: string[] },
   onSkip: EngineDeps<T>["onSkip"],
+  markFailed?: (id: string) => void,
 ): AsyncGenerator<OutChange<T>> {
   for (const mode of ["change", "add"] as const) {
     if (!ids[mode].length) continue;
     for await (const got of source.fetch(ids[mode], mode)) {
-      if ("error" in got) onSkip?.(got.id, got.error);
-      else yield { kind: mode, id: got.id, item: got.item };
+      if ("error" in got) {
+        onSkip?.(got.id, got.error);
+        if (mode === "add") {
+          try {
+            markFailed?.(got.id);
+          } catch {
+            // Best effort: the store may be unavailable now; the item was logged as skipped.
+          }
+        }
+      } else yield { kind: mode, id: got.id, item: got.item };
     }
   }
 }
@@ -511,16 +535,25 @@ async function replay<T>(
   const changes: OutChange<T>[] = [];
   for (const id of stored.deletes) changes.push({ kind: "delete", id });
   for (const id of stored.softDeletes) changes.push({ kind: "softDelete", id });
-  for (const mode of ["change", "add"] as const) {
-    const ids = mode === "add" ? stored.adds : stored.changes;
-    if (!ids.length) continue;
-    const got = new Map<string, T>();
-    for await (const item of deps.source.fetch(ids, mode)) {
-      if (!("error" in item)) got.set(item.id, item.item);
-    }
-    for (const id of ids) {
-      const item = got.get(id);
-      if (item !== undefined) changes.push({ kind: mode, id, item });
+  let later: CollectionResult<T>["later"];
+  if (request.lazy) {
+    // The lost window again, fetched while it is written, as the first time.
+    later = {
+      count: stored.adds.length + stored.changes.length,
+      items: fetchLater(deps.source, { add: stored.adds, change: stored.changes }, deps.onSkip),
+    };
+  } else {
+    for (const mode of ["change", "add"] as const) {
+      const ids = mode === "add" ? stored.adds : stored.changes;
+      if (!ids.length) continue;
+      const got = new Map<string, T>();
+      for await (const item of deps.source.fetch(ids, mode)) {
+        if (!("error" in item)) got.set(item.id, item.item);
+      }
+      for (const id of ids) {
+        const item = got.get(id);
+        if (item !== undefined) changes.push({ kind: mode, id, item });
+      }
     }
   }
   return {
@@ -531,6 +564,7 @@ async function replay<T>(
     moreAvailable: stored.more,
     replayed: true,
     options,
+    ...(later ? { later } : {}),
   };
 }
 

@@ -74,7 +74,7 @@ export interface CollectionRequest<T> {
   options: string;
   /**
    * Fetch the window's added and changed items while the response is written
-   * (whole MIME messages: a window is never held whole). The result's `later`
+   * (mail: a window is never held whole, memory stays per item). The result's `later`
    * yields them; the window is committed with the scan's item states.
    */
   lazy?: boolean;

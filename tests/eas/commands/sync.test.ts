@@ -10,7 +10,7 @@ import type {
   MailChange,
 } from "../../../src/backend/mail.ts";
 import type { BackendFolder, FolderSource } from "../../../src/backend/types.ts";
-import type { CommandContext, EasRequest } from "../../../src/eas/commands/context.ts";
+import type { CommandContext, EasRequest, EasResponse } from "../../../src/eas/commands/context.ts";
 import { getItemEstimate } from "../../../src/eas/commands/get_item_estimate.ts";
 import { sync } from "../../../src/eas/commands/sync.ts";
 import type { Email } from "../../../src/eas/model/email.ts";
@@ -127,6 +127,17 @@ function setup() {
   return { store, mail, ctx, inbox, request };
 }
 
+/**
+ * Runs sync() and reads a streamed response (mail windows are written item by
+ * item) back into a tree, so the assertions below read both forms alike.
+ */
+async function syncRead(request: EasRequest, ctx: CommandContext): Promise<EasResponse> {
+  const response = await sync(request, ctx);
+  if (!response.stream) return response;
+  const bytes = new Uint8Array(await new Response(encodeStream(response.stream)).arrayBuffer());
+  return { body: decode(bytes) };
+}
+
 function syncBody(collectionId: string, key: string, ...extra: (WbxmlElement | undefined)[]): WbxmlElement {
   return el(
     AS,
@@ -158,16 +169,16 @@ Deno.test("sync() answers SyncKey 0, then sends ServerIds '<folder>:<uid>' in wi
   const { mail, ctx, inbox, request } = setup();
   mail.put("7", "old", 3);
   mail.put("9", "new", 1);
-  const first = collection((await sync(request(syncBody(inbox, "0")), ctx)).body);
+  const first = collection((await syncRead(request(syncBody(inbox, "0")), ctx)).body);
   assert.equal(first.status, "1");
   assert.deepEqual(first.commands, []);
   const second = collection(
-    (await sync(request(syncBody(inbox, first.key, textEl(AS, "WindowSize", 1))), ctx)).body,
+    (await syncRead(request(syncBody(inbox, first.key, textEl(AS, "WindowSize", 1))), ctx)).body,
   );
   assert.deepEqual(second.commands, [`Add:${inbox}:9`]);
   assert.equal(second.more, true);
   const third = collection(
-    (await sync(request(syncBody(inbox, second.key, textEl(AS, "WindowSize", 1))), ctx)).body,
+    (await syncRead(request(syncBody(inbox, second.key, textEl(AS, "WindowSize", 1))), ctx)).body,
   );
   assert.deepEqual(third.commands, [`Add:${inbox}:7`]);
   assert.equal(third.more, false);
@@ -177,8 +188,8 @@ Deno.test("sync() applies the phone's commands and answers only failed Changes a
   const { mail, ctx, inbox, request } = setup();
   mail.put("1", "a");
   mail.put("2", "b");
-  let key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
-  key = collection((await sync(request(syncBody(inbox, key)), ctx)).body).key;
+  let key = collection((await syncRead(request(syncBody(inbox, "0")), ctx)).body).key;
+  key = collection((await syncRead(request(syncBody(inbox, key)), ctx)).body).key;
   const commands = el(
     AS,
     "Commands",
@@ -198,7 +209,7 @@ Deno.test("sync() applies the phone's commands and answers only failed Changes a
       el(AS, "ApplicationData", textEl("Email", "Importance", "x")),
     ),
   );
-  const r = collection((await sync(request(syncBody(inbox, key, commands)), ctx)).body);
+  const r = collection((await syncRead(request(syncBody(inbox, key, commands)), ctx)).body);
   assert.deepEqual(r.responses, [`Delete:${inbox}:99:8`, "Delete:other:2:8", `Change:${inbox}:1:6`]);
   assert.deepEqual(mail.messages.get("1")!.flags, ["\\Seen"]);
   assert.equal(mail.messages.has("2"), false);
@@ -207,22 +218,22 @@ Deno.test("sync() applies the phone's commands and answers only failed Changes a
 
 Deno.test("an empty Sync repeats the previous request; without one it is Status 13", async () => {
   const { mail, ctx, inbox, request } = setup();
-  const none = await sync(request(undefined), ctx);
+  const none = await syncRead(request(undefined), ctx);
   assert.equal(childText(none.body, "Status", AS), "13");
   mail.put("1", "a");
-  const key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
-  await sync(request(syncBody(inbox, key)), ctx);
+  const key = collection((await syncRead(request(syncBody(inbox, "0")), ctx)).body).key;
+  await syncRead(request(syncBody(inbox, key)), ctx);
   mail.put("2", "b");
-  const repeated = collection((await sync(request(undefined), ctx)).body);
+  const repeated = collection((await syncRead(request(undefined), ctx)).body);
   assert.deepEqual(repeated.commands, [`Add:${inbox}:2`]);
 });
 
 Deno.test("sync() reports an unknown folder as Status 12 and a bad heartbeat as Status 14 with its limit", async () => {
   const { ctx, request } = setup();
-  assert.equal(collection((await sync(request(syncBody("404", "0")), ctx)).body).status, "12");
+  assert.equal(collection((await syncRead(request(syncBody("404", "0")), ctx)).body).status, "12");
   const body = syncBody("404", "0");
   body.children!.push(textEl(AS, "HeartbeatInterval", 10));
-  const r = await sync(request(body), ctx);
+  const r = await syncRead(request(body), ctx);
   assert.equal(childText(r.body, "Status", AS), "14");
   assert.equal(childText(r.body, "Limit", AS), "60");
 });
@@ -230,8 +241,8 @@ Deno.test("sync() reports an unknown folder as Status 12 and a bad heartbeat as 
 Deno.test("a hanging Sync waits through the push hook and answers when a folder changed", async () => {
   const { mail, ctx, inbox, request } = setup();
   mail.put("1", "a");
-  let key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
-  key = collection((await sync(request(syncBody(inbox, key)), ctx)).body).key;
+  let key = collection((await syncRead(request(syncBody(inbox, "0")), ctx)).body).key;
+  key = collection((await syncRead(request(syncBody(inbox, key)), ctx)).body).key;
   const waits: string[][] = [];
   ctx.waitForChanges = (keys) => {
     waits.push(keys);
@@ -240,15 +251,15 @@ Deno.test("a hanging Sync waits through the push hook and answers when a folder 
   };
   const body = syncBody(inbox, key);
   body.children!.push(textEl(AS, "Wait", 5));
-  const r = collection((await sync(request(body), ctx)).body);
+  const r = collection((await syncRead(request(body), ctx)).body);
   assert.deepEqual(waits, [["imap:INBOX"]]);
   assert.deepEqual(r.commands, [`Add:${inbox}:2`]);
   ctx.waitForChanges = () => Promise.resolve(false);
-  const quiet = await sync(request(syncBody(inbox, r.key, undefined)), ctx);
+  const quiet = await syncRead(request(syncBody(inbox, r.key, undefined)), ctx);
   assert.ok(quiet.body, "a non-hanging sync always has a body");
   const hang = syncBody(inbox, r.key);
   hang.children!.push(textEl(AS, "HeartbeatInterval", 60));
-  assert.deepEqual(await sync(request(hang), ctx), {}, "nothing changed: empty response");
+  assert.deepEqual(await syncRead(request(hang), ctx), {}, "nothing changed: empty response");
 });
 
 Deno.test("a Sync that delivered changes marks them seen, so the next Ping waits", async () => {
@@ -270,8 +281,8 @@ Deno.test("a Sync that delivered changes marks them seen, so the next Ping waits
     mail.put("1", "a");
     await ping(10);
     sink!.changed(["imap:INBOX"], [await mail.folderCursor()]);
-    let key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
-    const r = collection((await sync(request(syncBody(inbox, key)), ctx)).body);
+    let key = collection((await syncRead(request(syncBody(inbox, "0")), ctx)).body).key;
+    const r = collection((await syncRead(request(syncBody(inbox, key)), ctx)).body);
     assert.deepEqual(r.commands, [`Add:${inbox}:1`]);
     assert.deepEqual(await ping(20), { kind: "expired" }, "the Sync delivered that state");
     // Mail after the Sync's scan: the watcher's state differs from the Sync's, so the Ping wakes.
@@ -280,7 +291,7 @@ Deno.test("a Sync that delivered changes marks them seen, so the next Ping waits
     const held = ping(5_000);
     sink!.changed(["imap:INBOX"], [await mail.folderCursor()]);
     assert.deepEqual(await held, { kind: "changed", keys: ["imap:INBOX"] });
-    assert.deepEqual(collection((await sync(request(syncBody(inbox, key)), ctx)).body).commands, [
+    assert.deepEqual(collection((await syncRead(request(syncBody(inbox, key)), ctx)).body).commands, [
       `Add:${inbox}:2`,
     ]);
   } finally {
@@ -288,47 +299,63 @@ Deno.test("a Sync that delivered changes marks them seen, so the next Ping waits
   }
 });
 
-Deno.test("a window of whole MIME messages is streamed: items are fetched while the response is written", async () => {
-  const { mail, ctx, inbox, request } = setup();
-  for (let i = 1; i <= 4; i++) mail.put(String(i), `m${i}`, 5 - i);
-  const fetched: string[] = [];
-  const fetchEmails = mail.fetchEmails.bind(mail);
-  mail.fetchEmails = async function* (key, ids, options) {
-    for await (const got of fetchEmails(key, ids, options)) {
-      fetched.push(got.id);
-      yield got;
-    }
-  };
-  const mime = el(
-    AS,
-    "Options",
-    textEl(AS, "MIMESupport", 2),
-    el("AirSyncBase", "BodyPreference", textEl("AirSyncBase", "Type", 4)),
-  );
-  const key = collection((await sync(request(syncBody(inbox, "0", mime)), ctx)).body).key;
-  const response = await sync(request(syncBody(inbox, key, textEl(AS, "WindowSize", 3), mime)), ctx);
-  assert.equal(response.body, undefined, "no tree built in memory");
-  assert.ok(response.stream, "a streamed response");
-  assert.deepEqual(fetched, [], "nothing fetched before the response is read");
-  const bytes = new Uint8Array(await new Response(encodeStream(response.stream)).arrayBuffer());
-  const first = collection(decode(bytes));
-  assert.deepEqual(first.commands, [`Add:${inbox}:4`, `Add:${inbox}:3`, `Add:${inbox}:2`], "newest first");
-  assert.equal(first.more, true);
-  assert.deepEqual(fetched, ["4", "3", "2"]);
-  // The window was committed with the scan's states: the next window brings the rest, once.
-  const rest = await sync(request(syncBody(inbox, first.key, textEl(AS, "WindowSize", 3), mime)), ctx);
-  const second = collection(
-    decode(new Uint8Array(await new Response(encodeStream(rest.stream!)).arrayBuffer())),
-  );
-  assert.deepEqual(second.commands, [`Add:${inbox}:1`]);
-  assert.equal(second.more, false);
-});
+for (const [kind, preference] of [["whole MIME messages", 4], ["text previews", 1]] as const) {
+  Deno.test(`a mail window of ${kind} is streamed: items are fetched while the response is written`, async () => {
+    const { mail, ctx, inbox, request } = setup();
+    for (let i = 1; i <= 4; i++) mail.put(String(i), `m${i}`, 5 - i);
+    const fetched: string[] = [];
+    const fetchEmails = mail.fetchEmails.bind(mail);
+    mail.fetchEmails = async function* (key, ids, options) {
+      for await (const got of fetchEmails(key, ids, options)) {
+        fetched.push(got.id);
+        yield got;
+      }
+    };
+    const options = el(
+      AS,
+      "Options",
+      textEl(AS, "MIMESupport", 2),
+      el(
+        "AirSyncBase",
+        "BodyPreference",
+        textEl("AirSyncBase", "Type", preference),
+        preference === 1 ? textEl("AirSyncBase", "TruncationSize", 500) : undefined,
+      ),
+    );
+    const window = textEl(AS, "WindowSize", 3);
+    const key = collection((await sync(request(syncBody(inbox, "0", options)), ctx)).body).key;
+    const response = await sync(request(syncBody(inbox, key, window, options)), ctx);
+    assert.equal(response.body, undefined, "no tree built in memory");
+    assert.ok(response.stream, "a streamed response");
+    assert.deepEqual(fetched, [], "nothing fetched before the response is read");
+    const bytes = new Uint8Array(await new Response(encodeStream(response.stream)).arrayBuffer());
+    const first = collection(decode(bytes));
+    assert.deepEqual(first.commands, [`Add:${inbox}:4`, `Add:${inbox}:3`, `Add:${inbox}:2`], "newest first");
+    assert.equal(first.more, true);
+    assert.deepEqual(fetched, ["4", "3", "2"]);
+    // The lost response again (the previous key): the same window, streamed as well.
+    const replay = await sync(request(syncBody(inbox, key, window, options)), ctx);
+    assert.ok(replay.stream, "a replay is streamed too");
+    const again = collection(
+      decode(new Uint8Array(await new Response(encodeStream(replay.stream)).arrayBuffer())),
+    );
+    assert.deepEqual(again.commands, first.commands);
+    assert.equal(again.key, first.key);
+    // The window was committed with the scan's states: the next window brings the rest, once.
+    const rest = await sync(request(syncBody(inbox, first.key, window, options)), ctx);
+    const second = collection(
+      decode(new Uint8Array(await new Response(encodeStream(rest.stream!)).arrayBuffer())),
+    );
+    assert.deepEqual(second.commands, [`Add:${inbox}:1`]);
+    assert.equal(second.more, false);
+  });
+}
 
 Deno.test("getItemEstimate() counts the changes of the next Sync", async () => {
   const { mail, ctx, inbox, request } = setup();
   mail.put("1", "a");
   mail.put("2", "b", 60);
-  const key = collection((await sync(request(syncBody(inbox, "0")), ctx)).body).key;
+  const key = collection((await syncRead(request(syncBody(inbox, "0")), ctx)).body).key;
   const GIE = "GetItemEstimate";
   const ask = (filter: number) =>
     el(

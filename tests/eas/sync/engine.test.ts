@@ -269,6 +269,36 @@ Deno.test("an item that fails to convert is skipped and not retried until it cha
   assert.deepEqual(fixed.changes.map((c) => `${c.kind}:${c.id}`), ["add:1"]);
 });
 
+Deno.test("a lazy window skips an item that fails while it is written, marks it failed, and sends it as an Add once it changes", async () => {
+  const { source, deps, request, store } = setup();
+  source.put("1", 1);
+  source.put("2", 2);
+  source.failing.add("1");
+  const skipped: string[] = [];
+  const d = { ...deps, onSkip: (id: string) => skipped.push(id) };
+  const lazy = { lazy: true };
+  const drain = async (r: Awaited<ReturnType<typeof syncCollection<Note>>>) => {
+    const out = r.changes.map((c) => `${c.kind}:${c.id}`);
+    for await (const c of r.later?.items ?? []) out.push(`${c.kind}:${c.id}`);
+    return out;
+  };
+  let key = (await syncCollection(request("0", lazy), d)).syncKey;
+  const r = await syncCollection(request(key, lazy), d);
+  assert.equal(r.later?.count, 2, "both planned, fetched while written");
+  assert.deepEqual(await drain(r), ["add:2"]);
+  assert.deepEqual(skipped, ["1"]);
+  const held = store.syncState.items(request(key).device, "5");
+  assert.equal(held.get("1")?.failed, true, "marked failed after the fact");
+  assert.equal(held.get("2")?.failed, false);
+  key = r.syncKey;
+  const again = await syncCollection(request(key, lazy), d);
+  assert.deepEqual(await drain(again), [], "not retried while unchanged");
+  source.failing.delete("1");
+  source.items.get("1")!.token = "fixed";
+  const fixed = await syncCollection(request(again.syncKey, lazy), d);
+  assert.deepEqual(await drain(fixed), ["add:1"], "an Add: the device never got it");
+});
+
 Deno.test("a changed folder validity voids the state: Status 3, then a clean start", async () => {
   const { source, deps, request } = setup();
   source.put("1", 1);
