@@ -111,6 +111,9 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
   const problems: string[] = [];
   const recovery: number[] = [];
   const answers = { retry: 0, ok: 0 };
+  /** Non-retryable answers by fault kind. */
+  const refusedBy: Partial<Record<DavFaultKind, number>> = {};
+  let current: DavFaultKind | "none" = "none";
   try {
     await box.start();
     const alice: HarnessUser = mailstore.users[0]!;
@@ -143,6 +146,7 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
       });
       if (!reply) return undefined;
       if (!retryable(reply)) {
+        if (current !== "none") refusedBy[current] = (refusedBy[current] ?? 0) + 1;
         problems.push(`${what}: HTTP ${reply.status} ${new TextDecoder().decode(reply.raw).slice(0, 80)}`);
       } else if (reply.status === 200 && /^(1)?$/.test(statusOf(reply))) answers.ok++;
       else answers.retry++;
@@ -198,6 +202,7 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
       );
 
       fault = faultOf(kind, cycle);
+      current = kind;
       proxy.dropConnections();
       const commands = [el(AS, "Add", textEl(AS, "ClientId", `p${cycle}`), appointment(`p${cycle}`, cycle))];
       const calendarReply = await during(
@@ -211,6 +216,7 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
       // The DAV server is back; the phone repeats what was refused, unchanged.
       const ended = performance.now();
       fault = { kind: "pass" };
+      current = "none";
       proxy.dropConnections();
       await calendar.sync(addedAlready ? [] : commands);
       await contacts.sync();
@@ -232,7 +238,11 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
       duplicated: calendarCheck.duplicated + contactsCheck.duplicated,
       errors: problems.length + resyncs,
       recoveryMs: Math.round(Math.max(0, ...recovery)),
-      notes: `${problems.length ? "not retryable: " + problems.slice(0, 4).join("; ") + "; " : ""}` +
+      notes: `${
+        problems.length
+          ? `not retryable: ${JSON.stringify(refusedBy)} (e.g. ${problems.slice(0, 2).join("; ")}); `
+          : ""
+      }` +
         `answers during faults: ${answers.retry} retry (503 or Status 16), ${answers.ok} served; ` +
         `full resyncs ${resyncs}; ${calendar.errors + contacts.errors} requests retried after; ` +
         `proxy ${JSON.stringify(proxy.stats)}; ${Math.round((performance.now() - started) / 1000)} s`,
