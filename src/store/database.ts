@@ -169,10 +169,16 @@ export class Database {
     // A statement of its own: reusing a cached one (run/get/all of the same SQL while this
     // iterates) would reset it and invalidate the iterator.
     const rows = this.#guard(() => this.#db.prepare(sql).iterate(...params));
-    while (true) {
-      const next = this.#guard(() => rows.next());
-      if (next.done) return;
-      yield next.value as T;
+    try {
+      while (true) {
+        const next = this.#guard(() => rows.next());
+        if (next.done) return;
+        yield next.value as T;
+      }
+    } finally {
+      // A caller that stops early must still reset the statement: an unfinished one keeps its
+      // read transaction open, which pins the WAL (no checkpoint) on a small partition.
+      rows.return?.();
     }
   }
 

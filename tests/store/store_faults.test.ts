@@ -145,3 +145,20 @@ Deno.test({
       assert.equal(settingsCount(reopened), 80);
     }),
 });
+
+Deno.test("iterate() stopped early leaves no read open that would pin the WAL", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pushbridge-iterate-" });
+  const store = Store.open(`${dir}/db.sqlite`);
+  const other = new DatabaseSync(`${dir}/db.sqlite`);
+  try {
+    for (let i = 0; i < 5; i++) store.settings.set(`k${i}`, "v");
+    for (const _row of store.db.iterate("SELECT key FROM settings")) break;
+    other.exec("INSERT INTO settings (key, value) VALUES ('other', 'v')");
+    const checkpoint = other.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number };
+    assert.equal(checkpoint.busy, 0, "a reader still holds an old snapshot");
+  } finally {
+    other.close();
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
