@@ -5,6 +5,7 @@ import type { Settings } from "./config/settings.ts";
 import { Authenticator } from "./http/auth.ts";
 import { createAutodiscover } from "./http/autodiscover.ts";
 import { createEasApp } from "./http/eas_app.ts";
+import { serveHttp1 } from "./http/http1_server.ts";
 import type { Logger } from "./log/logger.ts";
 import { ProtocolTracer, TrafficMeter } from "./log/trace.ts";
 import { createSetupApp } from "./setup/setup_app.ts";
@@ -190,6 +191,8 @@ export async function startPushbridge(
     });
     const provisioning = createProvisioningHooks({ store, notifier, log });
     const easApp = createEasApp({
+      // serveHttp1 refuses heads above LIMITS.maxHeaderBytes / maxHeaderFields itself.
+      headersCheckedByTransport: true,
       store,
       auth,
       tracer,
@@ -246,17 +249,18 @@ export async function startPushbridge(
     tlsOptions = { cert: pair.certPem, key: pair.keyPem };
   }
 
-  const easServer = Deno.serve({
+  // The EAS listener runs on the box's own HTTP/1.1 transport (issue 11): header and idle timeouts,
+  // a per-address connection cap, and a held Ping that costs no more than under Deno.serve.
+  const easServer = serveHttp1({
     hostname: settings.listen.hostname,
     port: settings.listen.port,
     ...(tlsOptions ?? {}),
-    onListen: () => {},
     onError: (error) => {
       log.error("http.crash", { error });
       return new Response("Internal server error", { status: 500 });
     },
   }, (request, info) => bridges.easApp.fetch(request, info));
-  const easAddr = easServer.addr as Deno.NetAddr;
+  const easAddr = easServer.addr;
   const scheme = tlsOptions ? "https" : "http";
   const setupApp = createSetupApp({
     store,

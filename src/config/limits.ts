@@ -28,6 +28,26 @@ export const LIMITS = {
    */
   maxHeaderBytes: 16 * 1024,
   maxHeaderFields: 64,
+  /** Longest request line (method, target, version): EAS query strings are a few hundred bytes; 414 above. */
+  maxRequestLineBytes: 8 * 1024,
+  /**
+   * A request head must arrive whole within this, from the connection's start or a keep-alive
+   * request's first byte (slowloris, answered 408); phones send the head in one packet.
+   */
+  headerTimeoutMs: 20_000,
+  /**
+   * A keep-alive connection may wait this long for its next request: phones send the next Ping
+   * at once after an answer, and reconnect cheaply otherwise; idle connections are closed after.
+   */
+  idleTimeoutMs: 120_000,
+  /**
+   * Connections open at once from one client address (loopback exempt: a local reverse proxy or the
+   * load tools). An office behind one NAT address with a hundred phones, each holding a Ping and a
+   * few parallel requests, stays well below; one host opening connections to exhaust descriptors does
+   * not. It is also the only bound on clients that never finish their TLS handshake: Deno 2.9 cannot
+   * close a TLS connection mid-handshake (src/http/http1_server.ts), so there is no handshake timeout.
+   */
+  maxConnectionsPerIp: 512,
   /**
    * Requests one device may have in flight (a held Ping or Sync, plus ItemOperations, SendMail,
    * a Sync of another account's folder); more means a looping client, answered 503 + Retry-After.

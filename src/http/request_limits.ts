@@ -1,5 +1,6 @@
 import { LIMITS } from "../config/limits.ts";
 import { EasHttpError } from "../eas/protocol/errors.ts";
+import { concatBytes } from "./_bytes.ts";
 
 /** How slow a request body may arrive (LIMITS.bodyGraceMs, LIMITS.bodyMinBytesPerSecond). */
 export interface BodyTimeouts {
@@ -33,8 +34,23 @@ export async function readLimitedBody(
   if (declared > maxBytes) {
     throw new EasHttpError(413, `Request body of ${declared} bytes exceeds ${maxBytes}`);
   }
-  if (!request.body) return new Uint8Array(0);
   const started = Date.now();
+  const tooSlow = (total: number) =>
+    new EasHttpError(
+      408,
+      `Request body arrived too slowly (${total} bytes in ${Date.now() - started} ms)`,
+      { Connection: "close" },
+    );
+  if (Number.isFinite(declared) && declared > 0 && declared <= WHOLE_BODY_BYTES) {
+    // A small declared body (every Ping, most Syncs) is read whole: no reader object stays
+    // behind with the request while it is held. The transport ends the body at Content-Length.
+    const deadline = started + timeouts.graceMs + (declared / timeouts.minBytesPerSecond) * 1000;
+    const whole = await before(request.arrayBuffer(), deadline).catch(unreadable);
+    if (whole === "timeout") throw tooSlow(0);
+    return new Uint8Array(whole);
+  }
+  // Checked after the small-body path: reading `request.body` turns a body given as bytes into a stream.
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -42,16 +58,8 @@ export async function readLimitedBody(
     while (true) {
       const expected = Number.isFinite(declared) && declared > 0 ? declared : total + CHUNKED_ALLOWANCE;
       const deadline = started + timeouts.graceMs + (expected / timeouts.minBytesPerSecond) * 1000;
-      const chunk = await readBefore(reader, deadline);
-      if (chunk === "timeout") {
-        throw new EasHttpError(
-          408,
-          `Request body arrived too slowly (${total} bytes in ${Date.now() - started} ms)`,
-          {
-            Connection: "close",
-          },
-        );
-      }
+      const chunk = await before(reader.read(), deadline).catch(unreadable);
+      if (chunk === "timeout") throw tooSlow(total);
       if (chunk.done) break;
       total += chunk.value.length;
       if (total > maxBytes) throw new EasHttpError(413, `Request body exceeds ${maxBytes} bytes`);
@@ -61,26 +69,28 @@ export async function readLimitedBody(
     reader.cancel().catch(() => {});
     throw error;
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks);
 }
 
-async function readBefore(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  deadline: number,
-): Promise<ReadableStreamReadResult<Uint8Array> | "timeout"> {
+/** Declared bodies up to this size are read with one arrayBuffer() call. */
+const WHOLE_BODY_BYTES = 64 * 1024;
+
+/** A body the transport could not deliver (client gone, bad chunk framing): 400, and the connection ends. */
+function unreadable(error: unknown): never {
+  throw new EasHttpError(
+    400,
+    `Request body could not be read (${error instanceof Error ? error.message : String(error)})`,
+    { Connection: "close" },
+  );
+}
+
+async function before<T>(work: Promise<T>, deadline: number): Promise<T | "timeout"> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), Math.max(0, deadline - Date.now()));
   });
   try {
-    return await Promise.race([reader.read(), timeout]);
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }

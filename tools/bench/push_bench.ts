@@ -1,9 +1,11 @@
 /**
  * Direct Push benchmark (issue 5): prints numbers, never passes or fails.
  *
- * 1. Memory: N concurrent Pings held over TLS by the box (tools/load/ping_target.ts
- *    --mode box) beside the same N held by a bare Deno.serve TLS server, in
- *    the same run; RSS per held request of each.
+ * 1. Memory: N concurrent Pings held over TLS by the box on its own HTTP/1.1
+ *    transport (tools/load/ping_target.ts --mode box, as src/server.ts runs
+ *    it) beside the same N held by a bare Deno.serve TLS server and by the
+ *    box's app on Deno.serve (the listener before issue 11), in the same run;
+ *    RSS per held request of each, and the ratio box / bare.
  * 2. Latency: Pings held across many users of a real Dovecot; mail delivered
  *    through LMTP to random users; delivery -> Ping Status 2, p50 and p99; the
  *    IMAP connections open meanwhile (per active user).
@@ -43,12 +45,15 @@ interface TargetStats {
   dbBytes: number;
 }
 
+/** Targets of tools/load/ping_target.ts. */
+type Mode = "box" | "box-serve" | "bare" | "bare-h1" | "hub";
+
 const TARGET = new URL("../load/ping_target.ts", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts a target process with its file limit raised as far as the hard limit allows. */
 async function startTarget(
-  mode: "box" | "bare" | "hub",
+  mode: Mode,
   users: number,
   extra: string[] = [],
 ): Promise<Target> {
@@ -123,8 +128,8 @@ interface MemoryRow {
   held: number;
   boxBytesPerPing: number;
   bareBytesPerPing: number;
-  /** The change hub alone behind a bare Deno.serve: the hub's share of the box's cost. */
-  hubOnlyBytesPerPing: number;
+  /** The box's app behind Deno.serve instead of src/http/http1_server.ts. */
+  boxOnDenoServeBytesPerPing: number;
   ratio: number;
   boxRssMb: number;
   bareRssMb: number;
@@ -157,8 +162,8 @@ async function stopGenerator(process: Deno.ChildProcess): Promise<void> {
 }
 
 /** RSS growth per held Ping of one target. */
-async function measureHeld(
-  mode: "box" | "bare" | "hub",
+export async function measureHeld(
+  mode: Mode,
   count: number,
 ): Promise<{ perPing: number; rss: number }> {
   const target = await startTarget(mode, count);
@@ -197,11 +202,11 @@ async function memoryBench(ctx: BenchContext): Promise<{ rows: MemoryRow[]; note
   }
   const rows: MemoryRow[] = [];
   for (const count of counts) {
-    let bare, box, hubOnly;
+    let bare, box, boxServe;
     try {
       bare = await measureHeld("bare", count);
       box = await measureHeld("box", count);
-      hubOnly = await measureHeld("hub", count);
+      boxServe = await measureHeld("box-serve", count);
     } catch (error) {
       const open = [...Deno.readDirSync("/proc/self/fd")].length;
       note = `${note ? note + "; " : ""}${count} held failed (${
@@ -213,7 +218,7 @@ async function memoryBench(ctx: BenchContext): Promise<{ rows: MemoryRow[]; note
       held: count,
       boxBytesPerPing: Math.round(box.perPing),
       bareBytesPerPing: Math.round(bare.perPing),
-      hubOnlyBytesPerPing: Math.round(hubOnly.perPing),
+      boxOnDenoServeBytesPerPing: Math.round(boxServe.perPing),
       ratio: Number((box.perPing / bare.perPing).toFixed(2)),
       boxRssMb: Number((box.rss / 2 ** 20).toFixed(1)),
       bareRssMb: Number((bare.rss / 2 ** 20).toFixed(1)),
@@ -224,7 +229,7 @@ async function memoryBench(ctx: BenchContext): Promise<{ rows: MemoryRow[]; note
     [
       "held",
       "box B/Ping",
-      "hub-only B/Ping",
+      "box on Deno.serve B/Ping",
       "bare B/Ping",
       "ratio (goal <= 1.25)",
       "box RSS MB",
@@ -233,7 +238,7 @@ async function memoryBench(ctx: BenchContext): Promise<{ rows: MemoryRow[]; note
     rows.map((r) => [
       r.held,
       r.boxBytesPerPing,
-      r.hubOnlyBytesPerPing,
+      r.boxOnDenoServeBytesPerPing,
       r.bareBytesPerPing,
       r.ratio,
       r.boxRssMb,
@@ -453,11 +458,14 @@ async function latencyBench(ctx: BenchContext) {
 function memorySvg(rows: MemoryRow[]): string {
   const w = 560, h = 320, left = 70, bottom = 40, top = 30, right = 120;
   const maxX = Math.max(...rows.map((r) => r.held), 1);
-  const maxY = Math.max(...rows.flatMap((r) => [r.boxBytesPerPing, r.bareBytesPerPing]), 1) * 1.15;
+  const maxY = Math.max(
+    ...rows.flatMap((r) => [r.boxBytesPerPing, r.bareBytesPerPing, r.boxOnDenoServeBytesPerPing]),
+    1,
+  ) * 1.15;
   const x = (v: number) => left + (v / maxX) * (w - left - right);
   const y = (v: number) => h - bottom - (v / maxY) * (h - top - bottom);
   const line = (
-    key: "boxBytesPerPing" | "bareBytesPerPing" | "hubOnlyBytesPerPing",
+    key: "boxBytesPerPing" | "bareBytesPerPing" | "boxOnDenoServeBytesPerPing",
     color: string,
     label: string,
   ) => {
@@ -481,9 +489,9 @@ function memorySvg(rows: MemoryRow[]): string {
 <text x="${left - 6}" y="${y(0)}" text-anchor="end">0</text>
 <text x="${left - 6}" y="${y(maxY / 1.15) + 4}" text-anchor="end">${Math.round(maxY / 1.15)}</text>
 ${ticks}<text x="${(w - right + left) / 2}" y="${h - 6}" text-anchor="middle">Pings held</text>
-${line("boxBytesPerPing", "#c0392b", "Pushbridge")}${line("hubOnlyBytesPerPing", "#27ae60", "hub only")}${
-    line("bareBytesPerPing", "#2c3e50", "bare Deno.serve")
-  }
+${line("boxBytesPerPing", "#c0392b", "Pushbridge")}${
+    line("boxOnDenoServeBytesPerPing", "#27ae60", "on Deno.serve")
+  }${line("bareBytesPerPing", "#2c3e50", "bare Deno.serve")}
 </svg>
 `;
 }
