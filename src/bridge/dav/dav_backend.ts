@@ -319,8 +319,8 @@ export class DavBackend implements ItemFolderSource {
     const source = this.#source(fromKey);
     const target = this.#source(toKey);
     const data = from.component === "VEVENT" ? await this.#scheduled(got.data) : got.data;
-    const name = known.href.split("/").at(-1) ||
-      `${crypto.randomUUID()}.${from.component === "VCARD" ? "vcf" : "ics"}`;
+    const ext = from.component === "VCARD" ? "vcf" : "ics";
+    const name = known.href.split("/").at(-1) || `${crypto.randomUUID()}.${ext}`;
     const base = to.href.endsWith("/") ? to.href : `${to.href}/`;
     let written: ItemState;
     try {
@@ -330,7 +330,6 @@ export class DavBackend implements ItemFolderSource {
       if (!(error instanceof EasStatusError && error.status === SYNC_STATUS.Conflict)) {
         throw moveFailure(error);
       }
-      const ext = from.component === "VCARD" ? "vcf" : "ics";
       written = await target.store(`${base}${crypto.randomUUID()}.${ext}`, data, "").catch((e) => {
         throw moveFailure(e);
       });
