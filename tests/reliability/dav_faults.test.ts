@@ -11,7 +11,7 @@ async function check(kinds: DavFaultKind[]): Promise<void> {
   assert.equal(result.duplicated, 0, result.notes);
 }
 
-Deno.test("Radicale down or slow: retryable answers only, the DAV folders stay, then the same SyncKeys and ClientId carry on", () =>
+Deno.test("Radicale down or slow: retryable answers only, the DAV folders stay, a held Ping wakes after, then the same SyncKeys and ClientId carry on", () =>
   check(["down", "slow"]));
 
 // Known failure (reported; the fix belongs in src/bridge/dav and the HTTP error mapping): a DAV

@@ -6,7 +6,9 @@
  * an event and a contact directly in Radicale and the phone adds an appointment (with a ClientId)
  * in its calendar Sync. While the fault is on, phones must get retryable answers only (503 with
  * Retry-After, Sync Status 16, or a success when the server is merely slow), and a FolderSync
- * must never announce the DAV folders as deleted. When the fault ends, the phone repeats the
+ * must never announce the DAV folders as deleted; a second device of the user holds a Ping on
+ * both folders through the fault, which must wake (Status 2) at the box's next good DAV poll after
+ * it. When the fault ends, the phone repeats the
  * refused Sync unchanged: the same SyncKeys carry on (no resync), the phone's appointment exists
  * once in Radicale, and the phone's calendar and contacts equal Radicale's.
  *
@@ -19,6 +21,7 @@ import type { EasReply } from "../eas_client/client.ts";
 import { startTcpFaultProxy, type TcpFault } from "../fault_proxy.ts";
 import { type HarnessUser, startMailstore } from "../../tests/harness/mod.ts";
 import { seedDemoDav } from "../../tests/harness/seed_dav.ts";
+import { pingBytes } from "../load/ping_load.ts";
 import { BoxProcess } from "./box_process.ts";
 import { Phone, retryable } from "./phone.ts";
 import type { ScenarioResult } from "./result.ts";
@@ -33,6 +36,9 @@ export interface DavFaultOptions {
   /** The faults to cycle through (all four by default). */
   kinds?: DavFaultKind[];
 }
+
+/** The box's DAV poll interval here (the shortest it accepts): a held Ping wakes within it after a change. */
+const DAV_POLL_SECONDS = 5;
 
 /** How Radicale misbehaves in a cycle. */
 export type DavFaultKind = "down" | "slow" | "login-refused" | "cut";
@@ -106,7 +112,10 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
   let fault: TcpFault = { kind: "pass" };
   const proxy = startTcpFaultProxy({ targetHost: "127.0.0.1", targetPort: davPort, decide: () => fault });
   const dataDir = await Deno.makeTempDir({ prefix: "pushbridge-dav-faults-" });
-  const box = new BoxProcess(dataDir, mailstore, { PUSHBRIDGE_DAV_URL: `http://127.0.0.1:${proxy.port}/` });
+  const box = new BoxProcess(dataDir, mailstore, {
+    PUSHBRIDGE_DAV_URL: `http://127.0.0.1:${proxy.port}/`,
+    PUSHBRIDGE_DAV_POLL: String(DAV_POLL_SECONDS),
+  });
   const started = performance.now();
   const problems: string[] = [];
   const recovery: number[] = [];
@@ -137,6 +146,9 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
       await phone.sync();
       await phone.sync();
     }
+    // A second device of the same user holds Pings on both folders (the first one's Syncs would end them).
+    const pinger = box.client(alice.name, alice.password, "davpinger");
+    const pushes = { woken: 0, missed: 0, slowestMs: 0 };
 
     /** A request during the fault: it must be answered in a way a phone retries. */
     const during = async (what: string, send: () => Promise<EasReply>): Promise<EasReply | undefined> => {
@@ -165,6 +177,14 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
 
     for (let cycle = 0; cycle < options.cycles; cycle++) {
       const kind = kinds[cycle % kinds.length]!;
+      // A held Ping on the calendar and the address book, with the poller's baseline taken.
+      const ping = pinger.send("Ping", pingBytes(300, [calendarId, contactsId]), {}, {
+        "Content-Type": "application/vnd.ms-sync.wbxml",
+      }).catch((error) => error as Error);
+      await new Promise((r) => setTimeout(r, 1_000));
+      fault = faultOf(kind, cycle);
+      current = kind;
+      proxy.dropConnections();
       // The desktop adds an event and a contact directly in Radicale.
       await dav.put(
         `/${alice.name}/calendar/r${cycle}.ics`,
@@ -201,9 +221,6 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
         "",
       );
 
-      fault = faultOf(kind, cycle);
-      current = kind;
-      proxy.dropConnections();
       const commands = [el(AS, "Add", textEl(AS, "ClientId", `p${cycle}`), appointment(`p${cycle}`, cycle))];
       const calendarReply = await during(
         `calendar Sync with an Add, DAV ${kind}`,
@@ -222,12 +239,36 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
       await contacts.sync();
       recovery.push(performance.now() - ended);
       await folderSync(`FolderSync after DAV ${kind}`);
+      // The held Ping survived the outage and wakes at the next good poll.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const woke = await Promise.race([
+        ping,
+        new Promise<undefined>((r) => timer = setTimeout(r, (DAV_POLL_SECONDS * 2 + 5) * 1000, undefined)),
+      ]);
+      clearTimeout(timer);
+      const wokeMs = performance.now() - ended;
+      if (woke && !(woke instanceof Error) && woke.status === 200 && childText(woke.body, "Status") === "2") {
+        pushes.woken++;
+        pushes.slowestMs = Math.max(pushes.slowestMs, wokeMs);
+      } else {
+        pushes.missed++;
+        problems.push(
+          `Ping held through DAV ${kind}: ${
+            woke === undefined
+              ? "not woken"
+              : woke instanceof Error
+              ? woke.message
+              : `HTTP ${woke.status} Status ${childText(woke.body, "Status")}`
+          }`,
+        );
+      }
     }
     for (const phone of [calendar, contacts]) for (let i = 0; i < 3; i++) await phone.sync();
 
     const calendarCheck = compareLabels(calendar, await davTruth(dav, `/${alice.name}/calendar/`, "SUMMARY"));
     const contactsCheck = compareLabels(contacts, await davTruth(dav, `/${alice.name}/contacts/`, "FN"));
     client.close();
+    pinger.close();
     const resyncs = calendar.resyncs + contacts.resyncs;
     return {
       scenario: kinds === KINDS
@@ -244,6 +285,8 @@ export async function runDavFaults(options: DavFaultOptions): Promise<ScenarioRe
           : ""
       }` +
         `answers during faults: ${answers.retry} retry (503 or Status 16), ${answers.ok} served; ` +
+        `held Pings woken after the fault ${pushes.woken}/${pushes.woken + pushes.missed} ` +
+        `(slowest ${(pushes.slowestMs / 1000).toFixed(1)} s, DAV poll ${DAV_POLL_SECONDS} s); ` +
         `full resyncs ${resyncs}; ${calendar.errors + contacts.errors} requests retried after; ` +
         `proxy ${JSON.stringify(proxy.stats)}; ${Math.round((performance.now() - started) / 1000)} s`,
     };
