@@ -13,12 +13,17 @@ export type SubmissionFailure =
   /** The server refused the user's credentials: Status 120 (the phone's password still opened IMAP). */
   | "auth"
   /** Any other permanent refusal: Status 120. */
-  | "rejected";
+  | "rejected"
+  /**
+   * The connection broke after the end of the message and before the server's reply: it may
+   * have been accepted (RFC 5321 6.1). Status 111; the phone's retry decides by evidence.
+   */
+  | "unconfirmed";
 
 /**
  * A submission the server did not accept. Nothing was sent when this is
  * thrown (a recipient rejection aborts the whole transaction), so a retry
- * may submit again.
+ * may submit again; except "unconfirmed", where nobody knows.
  */
 export class SubmissionError extends Error {
   constructor(
@@ -46,6 +51,18 @@ export interface SubmissionReceipt {
 }
 
 /**
+ * Where a submission is, told synchronously as it happens, so the caller can
+ * record it before anything else runs (SendMail deduplication: a crash must
+ * leave a record that says how far the message got).
+ */
+export interface SubmissionProgress {
+  /** The end of the message is about to be written: from then on the server may accept it. */
+  dataEnd?(): void;
+  /** The server accepted the message (its final 250 was just read). */
+  accepted?(receipt: SubmissionReceipt): void;
+}
+
+/**
  * Mail submission with the user's own credentials (RFC 6409): the box never
  * relays as itself, so the mailstore's sender checks, quotas and logs apply
  * to the user exactly as from a desktop client.
@@ -57,5 +74,10 @@ export interface MailSubmitter {
    * throws SubmissionError when it refused, BackendUnavailableError-like
    * conditions are reported as failure "temporary".
    */
-  submit(credentials: Credentials, envelope: Envelope, message: Uint8Array): Promise<SubmissionReceipt>;
+  submit(
+    credentials: Credentials,
+    envelope: Envelope,
+    message: Uint8Array,
+    progress?: SubmissionProgress,
+  ): Promise<SubmissionReceipt>;
 }

@@ -15,25 +15,30 @@ export type SendClaim =
   /** Another attempt is submitting right now (less than SUBMITTING_STALE_MS ago). */
   | { kind: "in-flight" }
   /**
-   * An attempt that will never finish: started long ago, or claimed by an earlier run of the
-   * box (it crashed or was killed mid-send), so the phone's retry right after a restart need not
-   * wait SUBMITTING_STALE_MS.
+   * An attempt that will never finish: started long ago, claimed by an earlier run of the box
+   * (it crashed or was killed mid-send), or given up on without an answer, so the phone's retry
+   * right after a restart need not wait SUBMITTING_STALE_MS. `dataSent`: the end of the message
+   * had been written, so the SMTP server may have accepted it; otherwise it certainly did not.
    */
-  | { kind: "stale"; messageId: string };
+  | { kind: "stale"; messageId: string; dataSent: boolean };
+
+/** The steps of one send, in order (migration 008). */
+export type SendState = "submitting" | "data-sent" | "sent";
 
 interface Row {
   mime_digest: string;
   message_id: string;
-  state: "submitting" | "sent";
+  state: SendState;
   updated: number;
 }
 
 /**
  * Dedup records of submitted mail (ARCHITECTURE: "SendMail deduplicated by
- * ClientId"). A send first claims its key as "submitting", then marks it
- * "sent" right after the SMTP server accepted the message, or releases it when
- * the submission failed, so a retry after a failure sends and a retry after
- * success does not.
+ * ClientId"). A send first claims its key as "submitting", marks it
+ * "data-sent" right before the end of the message goes to the SMTP server and
+ * "sent" in the turn its acceptance is read, or releases it when the
+ * submission failed, so a retry after a failure sends and a retry after
+ * success does not; a record a crash left behind says how far it got.
  */
 export class SentMailRepository {
   /** Keys this process claimed and has not finished: any other "submitting" row belongs to a dead process. */
@@ -88,15 +93,37 @@ export class SentMailRepository {
         return { kind: "in-flight" } as const;
       }
       this.#mine.add(key);
-      // Take the stale record over so a third concurrent retry sees it in flight.
+      // Take the stale record over so a third concurrent retry sees it in flight. Its state stays:
+      // "data-sent" keeps saying that an earlier attempt may have been accepted.
       this.db.run(
         "UPDATE sent_mail SET updated = ? WHERE user = ? AND dedup_key = ?",
         now,
         user,
         dedupKey,
       );
-      return { kind: "stale", messageId: row.message_id } as const;
+      return { kind: "stale", messageId: row.message_id, dataSent: row.state === "data-sent" } as const;
     });
+  }
+
+  /**
+   * Records that the end of the message is about to be written: from now on the server may
+   * accept it, and a crash leaves the answer unknown (RFC 5321 6.1).
+   */
+  markDataSent(user: string, dedupKey: string, now = Date.now()): void {
+    this.db.run(
+      "UPDATE sent_mail SET state = 'data-sent', updated = ? WHERE user = ? AND dedup_key = ? AND state <> 'sent'",
+      now,
+      user,
+      dedupKey,
+    );
+  }
+
+  /**
+   * Leaves an attempt whose outcome is unknown (the connection broke after the end of the data)
+   * for the phone's retry to decide: the record stays "data-sent" and is stale at once.
+   */
+  abandon(user: string, dedupKey: string): void {
+    this.#mine.delete(`${user}\0${dedupKey}`);
   }
 
   /** Records that the SMTP server accepted the message. */
@@ -110,19 +137,22 @@ export class SentMailRepository {
     );
   }
 
-  /** Forgets a claim whose submission failed (nothing was sent), so the phone's retry sends. */
+  /**
+   * Forgets a claim whose submission failed (nothing was sent: refused, or broken before the end
+   * of the data), so the phone's retry sends.
+   */
   release(user: string, dedupKey: string): void {
     this.#mine.delete(`${user}\0${dedupKey}`);
     this.db.run(
-      "DELETE FROM sent_mail WHERE user = ? AND dedup_key = ? AND state = 'submitting'",
+      "DELETE FROM sent_mail WHERE user = ? AND dedup_key = ? AND state <> 'sent'",
       user,
       dedupKey,
     );
   }
 
   /** The state of a key, for tests and diagnostics. */
-  stateOf(user: string, dedupKey: string): "submitting" | "sent" | undefined {
-    return this.db.get<{ state: "submitting" | "sent" }>(
+  stateOf(user: string, dedupKey: string): SendState | undefined {
+    return this.db.get<{ state: SendState }>(
       "SELECT state FROM sent_mail WHERE user = ? AND dedup_key = ?",
       user,
       dedupKey,

@@ -44,6 +44,7 @@ Deno.test("sentMail.claim() blocks a concurrent retry, then hands a stale claim 
     assert.deepEqual(store.sentMail.claim("alice", "k1", "d1", "<m1@x>", later), {
       kind: "stale",
       messageId: "<m1@x>",
+      dataSent: false,
     });
     // The take-over refreshed the record: a third attempt right after waits.
     assert.deepEqual(store.sentMail.claim("alice", "k1", "d1", "<m1@x>", later + 1), { kind: "in-flight" });
@@ -68,23 +69,104 @@ Deno.test("sentMail.release() forgets a failed attempt so the retry submits agai
   }
 });
 
-Deno.test("sentMail.claim() hands a claim left by an earlier run of the box over at once (crash mid-send)", async () => {
+/** A store on disk used by one run of the box, then (after it died) by the next one. */
+async function acrossRestart(before: (store: Store) => void, after: (store: Store) => void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "pushbridge-sent-" });
   try {
-    const before = Store.open(`${dir}/db.sqlite`);
-    assert.deepEqual(before.sentMail.claim("alice", "k1", "d1", "<m1@x>", 1000), { kind: "claimed" });
-    // The process dies here: no markSent, no release.
-    before.close();
-    const after = Store.open(`${dir}/db.sqlite`);
+    const first = Store.open(`${dir}/db.sqlite`);
+    before(first);
+    first.close();
+    const second = Store.open(`${dir}/db.sqlite`);
     try {
+      after(second);
+    } finally {
+      second.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("sentMail.claim() hands a claim left by an earlier run of the box over at once (crash mid-send)", async () => {
+  await acrossRestart(
+    (before) => {
+      assert.deepEqual(before.sentMail.claim("alice", "k1", "d1", "<m1@x>", 1000), { kind: "claimed" });
+      // The process dies here: no markSent, no release.
+    },
+    (after) => {
       assert.deepEqual(after.sentMail.claim("alice", "k1", "d1", "<m1@x>", 2000), {
         kind: "stale",
         messageId: "<m1@x>",
+        dataSent: false,
       });
       // The retry that took it over is now this process's own attempt: a third one waits.
       assert.deepEqual(after.sentMail.claim("alice", "k1", "d1", "<m1@x>", 2500), { kind: "in-flight" });
+    },
+  );
+});
+
+Deno.test("sentMail records the end of the data: a crash after it leaves a stale claim that says so", async () => {
+  await acrossRestart(
+    (before) => {
+      before.sentMail.claim("alice", "k1", "d1", "<m1@x>", 1000);
+      before.sentMail.markDataSent("alice", "k1", 1001);
+      assert.equal(before.sentMail.stateOf("alice", "k1"), "data-sent");
+    },
+    (after) => {
+      assert.deepEqual(after.sentMail.claim("alice", "k1", "d1", "<m1@x>", 2000), {
+        kind: "stale",
+        messageId: "<m1@x>",
+        dataSent: true,
+      });
+      // Taken over, the record still says an earlier attempt may have been accepted.
+      assert.equal(after.sentMail.stateOf("alice", "k1"), "data-sent");
+      after.sentMail.markSent("alice", "k1", 2001);
+      after.sentMail.markDataSent("alice", "k1", 2002);
+      assert.equal(after.sentMail.stateOf("alice", "k1"), "sent", "a sent record never goes back");
+    },
+  );
+});
+
+Deno.test("sentMail.abandon() leaves an unconfirmed attempt for the next retry at once; release() forgets a refused one", () => {
+  const store = Store.open(":memory:");
+  try {
+    store.sentMail.claim("alice", "k1", "d1", "<m1@x>", 1000);
+    store.sentMail.markDataSent("alice", "k1", 1001);
+    store.sentMail.abandon("alice", "k1");
+    assert.deepEqual(store.sentMail.claim("alice", "k1", "d1", "<m1@x>", 1002), {
+      kind: "stale",
+      messageId: "<m1@x>",
+      dataSent: true,
+    });
+    // The server answered with a refusal after the end of the data: nothing was sent.
+    store.sentMail.release("alice", "k1");
+    assert.equal(store.sentMail.stateOf("alice", "k1"), undefined);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("migration 008 keeps sent records and treats an earlier schema's unfinished claim as possibly accepted", async () => {
+  const { Database } = await import("../../src/store/database.ts");
+  const { MIGRATIONS } = await import("../../src/store/migrations/mod.ts");
+  const dir = await Deno.makeTempDir({ prefix: "pushbridge-sent-" });
+  try {
+    const old = Database.open(`${dir}/db.sqlite`, MIGRATIONS.filter((m) => m.version <= 7));
+    for (const [key, state] of [["k1", "submitting"], ["k2", "sent"]]) {
+      old.run(
+        `INSERT INTO sent_mail (user, dedup_key, mime_digest, message_id, state, created, updated)
+         VALUES ('alice', ?, 'd', '<m@x>', ?, 1, 1)`,
+        key!,
+        state!,
+      );
+    }
+    old.close();
+    const store = Store.open(`${dir}/db.sqlite`);
+    try {
+      assert.equal(store.sentMail.stateOf("alice", "k1"), "data-sent");
+      assert.equal(store.sentMail.stateOf("alice", "k2"), "sent");
     } finally {
-      after.close();
+      store.close();
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -79,3 +79,16 @@ export class SmtpConnectionError extends SmtpError {
     this.name = "SmtpConnectionError";
   }
 }
+
+/**
+ * The connection failed after the end of the message data was written and before the server's
+ * reply to it: the server may or may not have accepted the message (RFC 5321 section 6.1, the
+ * synchronization gap of RFC 1047). Unlike every other failure this one does not mean "nothing
+ * was sent".
+ */
+export class SmtpUnconfirmedError extends SmtpConnectionError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SmtpUnconfirmedError";
+  }
+}

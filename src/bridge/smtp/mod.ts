@@ -14,6 +14,7 @@ export {
   SmtpRecipientError,
   type SmtpReply,
   SmtpTemporaryError,
+  SmtpUnconfirmedError,
 } from "./errors.ts";
 export { submitMessage, type SubmitOptions, type SubmitResult } from "./smtp_client.ts";
 export { SmtpSubmitter, type SmtpSubmitterOptions, toSubmissionError } from "./smtp_submitter.ts";

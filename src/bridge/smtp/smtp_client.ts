@@ -15,6 +15,7 @@ import {
   SmtpRecipientError,
   type SmtpReply,
   SmtpTemporaryError,
+  SmtpUnconfirmedError,
 } from "./errors.ts";
 import { SMTP_LIMITS } from "./limits.ts";
 import {
@@ -47,6 +48,19 @@ export interface SubmitOptions {
   message: Uint8Array;
   /** Wait for any one reply; SMTP_LIMITS.replyTimeoutMs by default. */
   timeoutMs?: number;
+  /**
+   * Called synchronously right before the end of mail data ("." on a line of its own) is
+   * written: until then the server holds an incomplete transaction that a broken connection
+   * cancels (RFC 5321 4.1.1.4: only the end of mail data makes it process the message); from
+   * then on it may accept the message at any moment. A throw aborts the submission unsent.
+   */
+  onDataEnd?: () => void;
+  /**
+   * Called synchronously in the turn the server's 250 for the message is read, before
+   * anything else happens (QUIT, closing the connection): the caller records the acceptance
+   * there, so the span in which a crash leaves it unknown ends with the reply (RFC 5321 6.1).
+   */
+  onAccepted?: (result: SubmitResult) => void;
 }
 
 /** What the server said when it accepted the message. */
@@ -308,6 +322,8 @@ export async function submitMessage(options: SubmitOptions): Promise<SubmitResul
     });
   }
   const session = new Session(conn, where, timeoutMs);
+  /** Between DATA's 354 and the end of the data a QUIT would be read as message text. */
+  let inData = false;
   try {
     if (implicitTls) await session.handshake(conn as Deno.TlsConn);
     const greeting = await session.read("with a greeting");
@@ -378,17 +394,37 @@ export async function submitMessage(options: SubmitOptions): Promise<SubmitResul
 
     const dataReply = await session.command("DATA");
     if (dataReply.code !== 354) throw replyError("DATA", dataReply, limit);
-    for (let at = 0; at < data.length; at += SMTP_LIMITS.dataChunkBytes) {
-      await session.write(data.subarray(at, at + SMTP_LIMITS.dataChunkBytes), "while receiving the message");
+    inData = true;
+    // Everything but the end of mail data (the last ".\r\n"; the CRLF before it ends the last line).
+    const body = data.subarray(0, data.length - 3);
+    for (let at = 0; at < body.length; at += SMTP_LIMITS.dataChunkBytes) {
+      await session.write(body.subarray(at, at + SMTP_LIMITS.dataChunkBytes), "while receiving the message");
     }
-    // RFC 5321 section 4.5.3.2.6: the server may take up to 10 minutes after the final dot.
-    const final = await session.read("after the message", Math.max(timeoutMs, 600_000));
+    options.onDataEnd?.();
+    let final: SmtpReply;
+    try {
+      await session.write(data.subarray(body.length), "while receiving the message");
+      inData = false;
+      // RFC 5321 section 4.5.3.2.6: the server may take up to 10 minutes after the final dot.
+      final = await session.read("after the message", Math.max(timeoutMs, 600_000));
+    } catch (error) {
+      // RFC 5321 6.1: the server may have accepted the message; only the reply would have said.
+      if (!(error instanceof SmtpConnectionError)) throw error;
+      throw new SmtpUnconfirmedError(`${error.message}; the server may have accepted the message`, {
+        cause: error,
+      });
+    }
     if (final.code !== 250) throw replyError("the message", final, limit);
-    await session.command("QUIT").catch(() => undefined);
     const queuedAs = /queued as ([^\s;,]+)/i.exec(final.text)?.[1];
-    return queuedAs ? { queuedAs, response: describe(final) } : { response: describe(final) };
+    const result: SubmitResult = queuedAs
+      ? { queuedAs, response: describe(final) }
+      : { response: describe(final) };
+    options.onAccepted?.(result);
+    await session.command("QUIT").catch(() => undefined);
+    return result;
   } catch (error) {
-    if (!(error instanceof SmtpConnectionError)) {
+    // Closing mid-data cancels the transaction (the server never saw its end).
+    if (!(error instanceof SmtpConnectionError) && !inData) {
       await session.command("QUIT").catch(() => undefined);
     }
     throw error;

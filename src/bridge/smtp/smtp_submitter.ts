@@ -9,6 +9,7 @@ import {
   type Envelope,
   type MailSubmitter,
   SubmissionError,
+  type SubmissionProgress,
   type SubmissionReceipt,
 } from "../../backend/submission.ts";
 import type { Credentials } from "../../backend/types.ts";
@@ -19,6 +20,7 @@ import {
   SmtpMessageTooLargeError,
   SmtpRecipientError,
   SmtpTemporaryError,
+  SmtpUnconfirmedError,
 } from "./errors.ts";
 import { submitMessage } from "./smtp_client.ts";
 
@@ -46,6 +48,9 @@ export function toSubmissionError(error: unknown): SubmissionError {
       [],
       error,
     );
+  }
+  if (error instanceof SmtpUnconfirmedError) {
+    return new SubmissionError("unconfirmed", error.message, [], error);
   }
   if (error instanceof SmtpAuthError) return new SubmissionError("auth", error.message, [], error);
   if (error instanceof SmtpRecipientError) {
@@ -75,6 +80,7 @@ export class SmtpSubmitter implements MailSubmitter {
     credentials: Credentials,
     envelope: Envelope,
     message: Uint8Array,
+    progress: SubmissionProgress = {},
   ): Promise<SubmissionReceipt> {
     try {
       const result = await submitMessage({
@@ -86,6 +92,8 @@ export class SmtpSubmitter implements MailSubmitter {
         from: envelope.from,
         recipients: [...envelope.recipients],
         message,
+        ...(progress.dataEnd ? { onDataEnd: () => progress.dataEnd!() } : {}),
+        ...(progress.accepted ? { onAccepted: (r) => progress.accepted!({ response: r.response }) } : {}),
       });
       return { response: result.response };
     } catch (error) {

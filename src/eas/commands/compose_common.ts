@@ -12,18 +12,26 @@
  *
  * Deduplication (ARCHITECTURE: "SendMail deduplicated by ClientId"): a send
  * claims a key (ClientId per device, else the Message-ID, else the MIME
- * digest) as "submitting" before the SMTP transaction and marks it "sent"
- * right after the server accepted the message; a failed submission releases
- * the claim. A retry of a sent message answers success without submitting.
- * A claim left "submitting" for over a minute means the box died mid-send:
- * the retry then looks for the Message-ID in the Sent folder (servers that
- * file submitted mail, or our own copy) and only submits again when it is not
- * there. The remaining window (the server accepted, the box died before the
- * commit a millisecond later) can duplicate, never lose, a message; both
- * attempts carry the same Message-ID so recipients' clients collapse them.
+ * digest) as "submitting" before the SMTP transaction, records "data-sent"
+ * right before the end of the message data is written and "sent" in the very
+ * turn the server's 250 is read (before QUIT, the Sent copy or anything else);
+ * a refused submission releases the claim. A retry of a sent message answers
+ * success without submitting. A claim left behind by a crash (or by a broken
+ * connection) decides the retry by what it proves:
+ * - "submitting": the server never saw the end of the data, and a server
+ *   processes a transaction only at its end (RFC 5321 4.1.1.4; a dropped
+ *   connection cancels it): nothing was sent, submit again.
+ * - "data-sent": the gap RFC 5321 section 6.1 describes (and RFC 1047): the
+ *   server may have accepted the message and its reply never arrived, and
+ *   SMTP has no way to ask afterwards. The evidence left is the Message-ID in
+ *   the Sent folder (servers that file submitted mail themselves); without
+ *   it the message is submitted again, because a lost mail is worse than a
+ *   duplicate. Both copies carry the same Message-ID, so recipients' clients
+ *   collapse them. This gap (the server's own processing of the end of data,
+ *   RFC 5321 6.1 asks it to be short, plus one read) is the only one left.
  */
 import type { Envelope } from "../../backend/submission.ts";
-import { SubmissionError } from "../../backend/submission.ts";
+import { SubmissionError, type SubmissionProgress } from "../../backend/submission.ts";
 import { MailFolderError, type MailOperations } from "../../backend/mail_operations.ts";
 import { BackendUnavailableError } from "../../backend/types.ts";
 import { buildReplyOrForward, headerEnvelope, MimeSyntaxError, prependHeaderFields } from "../../mime/mod.ts";
@@ -177,6 +185,7 @@ function statusOf(error: unknown): number {
       case "quota":
         return COMMON_STATUS.SendQuotaExceeded;
       case "temporary":
+      case "unconfirmed":
         return COMMON_STATUS.ServerErrorRetryLater;
       default:
         return COMMON_STATUS.MailSubmissionFailed;
@@ -216,7 +225,24 @@ async function compose(request: ComposeRequest, ctx: CommandContext): Promise<vo
   const outcome = await claim(ctx, request, dedupKey, mimeDigest, messageId, mailOps);
   if (outcome === "done") return;
 
-  let submitted = false;
+  const sentMail = ctx.store.sentMail;
+  let accepted = false;
+  let unconfirmed = false;
+  /** Runs in the turn the server's 250 is read; the message is out, so a failing record only logs. */
+  const recordAccepted = () => {
+    if (accepted) return;
+    accepted = true;
+    try {
+      sentMail.markSent(ctx.user, dedupKey);
+    } catch (error) {
+      ctx.log?.error("compose.sent_record_failed", { user: ctx.user, error: errorMessage(error) });
+    }
+  };
+  const progress: SubmissionProgress = {
+    // Throws when the store cannot take it: the submission then stops before the end of the data.
+    dataEnd: () => sentMail.markDataSent(ctx.user, dedupKey),
+    accepted: recordAccepted,
+  };
   try {
     const original = request.command === "SendMail" ? undefined : await readOriginal(request, ctx, mailOps);
     let outgoing = phoneMessageId
@@ -239,12 +265,17 @@ async function compose(request: ComposeRequest, ctx: CommandContext): Promise<vo
       }
     }
     const { from, recipients, message } = headerEnvelope(outgoing);
-    await submitter.submit(ctx.credentials, checkEnvelope({ from, recipients }, ctx), message);
-    submitted = true;
-    ctx.store.sentMail.markSent(ctx.user, dedupKey);
+    await submitter.submit(ctx.credentials, checkEnvelope({ from, recipients }, ctx), message, progress);
+    // A submitter that does not report progress: accepted once it resolved.
+    recordAccepted();
     await followUps(request, original, outgoing, ctx);
+  } catch (error) {
+    unconfirmed = error instanceof SubmissionError && error.failure === "unconfirmed";
+    throw error;
   } finally {
-    if (!submitted) ctx.store.sentMail.release(ctx.user, dedupKey);
+    // Unknown outcome: the record stays "data-sent" for the retry to decide; refused: forgotten.
+    if (unconfirmed) sentMail.abandon(ctx.user, dedupKey);
+    else if (!accepted) sentMail.release(ctx.user, dedupKey);
   }
 }
 
@@ -276,9 +307,21 @@ async function claim(
         "The same message is being submitted right now",
       );
     case "stale": {
-      // If this check fails (IMAP down), the claim stays and the next retry checks again.
-      const alreadySent = mailOps ? await mailOps.sentContains(found.messageId) : false;
-      if (!alreadySent) return "submit";
+      // The earlier attempt stopped before the end of the data: the server discarded it.
+      if (!found.dataSent) return "submit";
+      // The RFC 5321 6.1 gap (see the module doc): the Sent folder is the only evidence.
+      let alreadySent: boolean;
+      try {
+        alreadySent = mailOps ? await mailOps.sentContains(found.messageId) : false;
+      } catch (error) {
+        // IMAP down: the record stays "data-sent" and the next retry looks again.
+        ctx.store.sentMail.abandon(ctx.user, dedupKey);
+        throw error;
+      }
+      if (!alreadySent) {
+        ctx.log?.warn("compose.resubmit_unconfirmed", { user: ctx.user, messageId: found.messageId });
+        return "submit";
+      }
       ctx.store.sentMail.markSent(ctx.user, dedupKey);
       return "done";
     }

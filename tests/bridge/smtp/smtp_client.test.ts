@@ -4,6 +4,7 @@ import {
   SmtpConnectionError,
   SmtpMessageTooLargeError,
   SmtpRecipientError,
+  SmtpUnconfirmedError,
 } from "../../../src/bridge/smtp/errors.ts";
 import { submitMessage, type SubmitOptions } from "../../../src/bridge/smtp/smtp_client.ts";
 import { SmtpSubmitter } from "../../../src/bridge/smtp/smtp_submitter.ts";
@@ -195,6 +196,137 @@ Deno.test("submitMessage() gives up on a silent server after timeoutMs with Smtp
     (await accepted).close();
     listener.close();
   }
+});
+
+/**
+ * A scripted SMTP peer on loopback for what a real server cannot be made to do on cue (a
+ * connection that breaks right after the end of the data). It records what it received.
+ */
+function scriptedPeer(afterData: "accept" | "drop") {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let received = "";
+  const served = (async () => {
+    const conn = await listener.accept();
+    const encoder = new TextEncoder();
+    const say = (line: string) => conn.write(encoder.encode(`${line}\r\n`));
+    const buffer = new Uint8Array(4096);
+    let pending = "";
+    let inData = false;
+    await say("220 peer ESMTP");
+    try {
+      while (true) {
+        const n = await conn.read(buffer);
+        if (n === null) return;
+        const text = new TextDecoder().decode(buffer.subarray(0, n));
+        received += text;
+        pending += text;
+        if (inData) {
+          if (!pending.endsWith("\r\n.\r\n")) continue;
+          inData = false;
+          pending = "";
+          if (afterData === "drop") return;
+          await say("250 2.0.0 Ok: queued as PEER1");
+          continue;
+        }
+        while (pending.includes("\r\n")) {
+          const line = pending.slice(0, pending.indexOf("\r\n"));
+          pending = pending.slice(line.length + 2);
+          const verb = line.split(" ")[0]!.toUpperCase();
+          if (verb === "EHLO") await say("250-peer\r\n250 AUTH PLAIN");
+          else if (verb === "AUTH") await say("235 2.7.0 Ok");
+          else if (verb === "DATA") {
+            await say("354 End data with <CR><LF>.<CR><LF>");
+            inData = true;
+          } else if (verb === "QUIT") {
+            await say("221 2.0.0 Bye");
+            return;
+          } else await say("250 2.0.0 Ok");
+        }
+      }
+    } finally {
+      conn.close();
+    }
+  })();
+  return {
+    url: `smtp://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    received: () => received,
+    async close() {
+      await served.catch(() => undefined);
+      listener.close();
+    },
+  };
+}
+
+const PEER_MESSAGE = {
+  user: "u",
+  password: "p",
+  from: "a@x.test",
+  recipients: ["b@x.test"],
+  message: new TextEncoder().encode("Subject: s\r\n\r\nbody\r\n"),
+  timeoutMs: 5_000,
+};
+
+Deno.test("submitMessage() tells its caller right before the end of the data and on acceptance, before QUIT", async () => {
+  const peer = scriptedPeer("accept");
+  const seen: string[] = [];
+  try {
+    const result = await submitMessage({
+      ...PEER_MESSAGE,
+      url: peer.url,
+      onDataEnd: () => {
+        // The end of the data has not been written: the server cannot have accepted anything yet.
+        assert.doesNotMatch(peer.received(), /\r\n\.\r\n/);
+        seen.push("data-end");
+      },
+      onAccepted: (r) => {
+        assert.doesNotMatch(peer.received(), /QUIT/, "recorded before anything else is sent");
+        seen.push(`accepted ${r.queuedAs}`);
+      },
+    });
+    assert.equal(result.queuedAs, "PEER1");
+  } finally {
+    await peer.close();
+  }
+  assert.deepEqual(seen, ["data-end", "accepted PEER1"]);
+  assert.match(peer.received(), /\r\n\.\r\nQUIT\r\n$/);
+});
+
+Deno.test("submitMessage() reports a connection lost after the end of the data as SmtpUnconfirmedError", async () => {
+  const peer = scriptedPeer("drop");
+  let accepted = false;
+  try {
+    await assert.rejects(
+      submitMessage({ ...PEER_MESSAGE, url: peer.url, onAccepted: () => (accepted = true) }),
+      (error: unknown) =>
+        error instanceof SmtpUnconfirmedError && /may have accepted the message/.test(error.message),
+    );
+  } finally {
+    await peer.close();
+  }
+  assert.equal(accepted, false);
+  const submitter = new SmtpSubmitter({ url: "smtp://127.0.0.1:1" });
+  const peer2 = scriptedPeer("drop");
+  try {
+    await assert.rejects(
+      new SmtpSubmitter({ url: peer2.url, timeoutMs: 5_000 }).submit(
+        { user: "u", password: "p" },
+        { from: "a@x.test", recipients: ["b@x.test"] },
+        PEER_MESSAGE.message,
+      ),
+      (error: unknown) => error instanceof SubmissionError && error.failure === "unconfirmed",
+    );
+  } finally {
+    await peer2.close();
+  }
+  // A connection that never got that far stays a plain "temporary" failure: nothing was sent.
+  await assert.rejects(
+    submitter.submit(
+      { user: "u", password: "p" },
+      { from: "a@x.test", recipients: ["b@x.test"] },
+      PEER_MESSAGE.message,
+    ),
+    (error: unknown) => error instanceof SubmissionError && error.failure === "temporary",
+  );
 });
 
 Deno.test("submitMessage() refuses bad URLs and addresses before connecting", async () => {

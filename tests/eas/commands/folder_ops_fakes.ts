@@ -5,7 +5,13 @@
  */
 import { CompositeBackend } from "../../../src/backend/composite.ts";
 import { MailFolderError, type MailOperations } from "../../../src/backend/mail_operations.ts";
-import type { Envelope, MailSubmitter, SubmissionReceipt } from "../../../src/backend/submission.ts";
+import {
+  type Envelope,
+  type MailSubmitter,
+  SubmissionError,
+  type SubmissionProgress,
+  type SubmissionReceipt,
+} from "../../../src/backend/submission.ts";
 import type { BackendFolder, FolderSource } from "../../../src/backend/types.ts";
 import { mapImapFolders } from "../../../src/bridge/imap/folder_mapping.ts";
 import type { CommandContext, EasRequest } from "../../../src/eas/commands/context.ts";
@@ -121,15 +127,31 @@ function mailboxOf(key: string): string {
   return key.slice("imap:".length);
 }
 
-/** A submitter that records what it was given, or throws what it was told to. */
+/**
+ * A submitter that records what it was given, or throws what it was told to; it reports its
+ * progress as SmtpSubmitter does. `loseReply` simulates the RFC 5321 6.1 gap: the message is
+ * accepted (recorded in `sent`) and the connection breaks before the reply arrives.
+ */
 export class FakeSubmitter implements MailSubmitter {
   readonly sent: { envelope: Envelope; text: string }[] = [];
   failWith: Error | undefined;
+  loseReply = false;
 
-  submit(_credentials: unknown, envelope: Envelope, message: Uint8Array): Promise<SubmissionReceipt> {
+  submit(
+    _credentials: unknown,
+    envelope: Envelope,
+    message: Uint8Array,
+    progress: SubmissionProgress = {},
+  ): Promise<SubmissionReceipt> {
     if (this.failWith) return Promise.reject(this.failWith);
+    progress.dataEnd?.();
     this.sent.push({ envelope, text: new TextDecoder().decode(message) });
-    return Promise.resolve({ response: "250 2.0.0 Ok: queued" });
+    if (this.loseReply) {
+      return Promise.reject(new SubmissionError("unconfirmed", "Connection lost after the end of the data"));
+    }
+    const receipt = { response: "250 2.0.0 Ok: queued" };
+    progress.accepted?.(receipt);
+    return Promise.resolve(receipt);
   }
 }
 

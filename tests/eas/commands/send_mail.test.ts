@@ -4,7 +4,6 @@ import { sendMail } from "../../../src/eas/commands/send_mail.ts";
 import { smartForward } from "../../../src/eas/commands/smart_forward.ts";
 import { smartReply } from "../../../src/eas/commands/smart_reply.ts";
 import { EasHttpError } from "../../../src/eas/protocol/errors.ts";
-import { SUBMITTING_STALE_MS } from "../../../src/store/mod.ts";
 import { childText, el, opaqueEl, textEl, type WbxmlElement } from "../../../src/wbxml/mod.ts";
 import { fakeContext, FakeMailbox, fakeRequest, FakeSubmitter, folderId } from "./folder_ops_fakes.ts";
 
@@ -118,26 +117,79 @@ Deno.test("SendMail in 12.1 takes raw MIME, dedups by Message-ID and fails with 
   await assert.rejects(() => sendMail(other, ctx), (e) => e instanceof EasHttpError && e.httpStatus === 500);
 });
 
-Deno.test("SendMail finding a stale claim sends only when the Message-ID is not in Sent", async () => {
+Deno.test("SendMail after a crash before the end of the data submits again at once", async () => {
   const ctx = fakeContext();
-  const request = fakeRequest("SendMail", compose("SendMail", { clientId: "c9" }));
-  // Simulate a box that died mid-send: the claim exists, long ago, and the server did file the message.
   const { sha256Hex } = await import("../../../src/eas/commands/_compose_mime.ts");
-  const key = await sha256Hex("client:dev1:c9");
-  ctx.store.sentMail.claim("alice", key, "x", "<lunch-1@phone>", Date.now() - SUBMITTING_STALE_MS - 1000);
+  const key = await sha256Hex("client:dev1:c8");
+  // An earlier run claimed the key and died before writing the end of the data.
+  ctx.store.sentMail.claim("alice", key, "x", "<lunch-1@phone>", Date.now() - 1000);
+  ctx.store.sentMail.abandon("alice", key);
+  // Even a copy in Sent proves nothing then: the server never had the whole message (RFC 5321 4.1.1.4).
   ctx.mailbox.put("Sent", MIME);
+  const request = fakeRequest("SendMail", compose("SendMail", { clientId: "c8" }));
+  assert.equal((await sendMail(request, ctx)).body, undefined);
+  assert.equal(ctx.fakeSubmitter.sent.length, 1);
+  assert.equal(ctx.store.sentMail.stateOf("alice", key), "sent");
+});
+
+Deno.test("SendMail whose end of data was written decides the retry by the Sent folder", async () => {
+  const ctx = fakeContext();
+  const { sha256Hex } = await import("../../../src/eas/commands/_compose_mime.ts");
+  // The RFC 5321 6.1 gap, as a crash leaves it: the end of the data was written, no reply was read.
+  const key = await sha256Hex("client:dev1:c9");
+  ctx.store.sentMail.claim("alice", key, "x", "<lunch-1@phone>", Date.now() - 1000);
+  ctx.store.sentMail.markDataSent("alice", key);
+  ctx.store.sentMail.abandon("alice", key);
+  // The server filed the submitted message in Sent: that is proof, nothing is sent again.
+  ctx.mailbox.put("Sent", MIME);
+  const request = fakeRequest("SendMail", compose("SendMail", { clientId: "c9" }));
   assert.equal((await sendMail(request, ctx)).body, undefined);
   assert.equal(ctx.fakeSubmitter.sent.length, 0, "found in Sent: not sent again");
   assert.equal(ctx.store.sentMail.stateOf("alice", key), "sent");
 
+  // No copy anywhere: sent again, since a lost mail is worse than a duplicate.
   const key2 = await sha256Hex("client:dev1:c10");
-  ctx.store.sentMail.claim("alice", key2, "x", "<other@phone>", Date.now() - SUBMITTING_STALE_MS - 1000);
+  ctx.store.sentMail.claim("alice", key2, "x", "<other@phone>", Date.now() - 1000);
+  ctx.store.sentMail.markDataSent("alice", key2);
+  ctx.store.sentMail.abandon("alice", key2);
   const other = fakeRequest(
     "SendMail",
     compose("SendMail", { clientId: "c10", mime: MIME.replace("lunch-1", "other") }),
   );
   assert.equal((await sendMail(other, ctx)).body, undefined);
   assert.equal(ctx.fakeSubmitter.sent.length, 1, "not in Sent: sent");
+});
+
+Deno.test("SendMail whose reply was lost answers 111, keeps the record, and the retry decides", async () => {
+  const ctx = fakeContext();
+  const { sha256Hex } = await import("../../../src/eas/commands/_compose_mime.ts");
+  const key = await sha256Hex("client:dev1:c11");
+  const request = fakeRequest("SendMail", compose("SendMail", { clientId: "c11" }));
+  ctx.fakeSubmitter.loseReply = true;
+  const first = await sendMail(request, ctx);
+  assert.equal(childText(first.body, "Status"), "111");
+  assert.equal(ctx.store.sentMail.stateOf("alice", key), "data-sent");
+  // The retry comes at once (no wait for a stale claim) and, without evidence, sends again.
+  ctx.fakeSubmitter.loseReply = false;
+  assert.equal((await sendMail(request, ctx)).body, undefined);
+  assert.equal(ctx.fakeSubmitter.sent.length, 2, "the known at-least-once gap of RFC 5321 6.1");
+  assert.equal(ctx.store.sentMail.stateOf("alice", key), "sent");
+  // And once it is recorded sent, a further retry sends nothing.
+  assert.equal((await sendMail(request, ctx)).body, undefined);
+  assert.equal(ctx.fakeSubmitter.sent.length, 2);
+});
+
+Deno.test("SendMail refused after the end of the data forgets the record so the retry sends", async () => {
+  const ctx = fakeContext();
+  const { sha256Hex } = await import("../../../src/eas/commands/_compose_mime.ts");
+  const key = await sha256Hex("client:dev1:c12");
+  const request = fakeRequest("SendMail", compose("SendMail", { clientId: "c12" }));
+  ctx.fakeSubmitter.failWith = new SubmissionError("temporary", "451 Try again");
+  assert.equal(childText((await sendMail(request, ctx)).body, "Status"), "111");
+  assert.equal(ctx.store.sentMail.stateOf("alice", key), undefined);
+  ctx.fakeSubmitter.failWith = undefined;
+  assert.equal((await sendMail(request, ctx)).body, undefined);
+  assert.equal(ctx.fakeSubmitter.sent.length, 1);
 });
 
 Deno.test("SmartReply quotes the original, flags it \\Answered, and answers 150 for a bad source", async () => {
