@@ -1,19 +1,24 @@
 /**
- * Limits enforced before buffering, against the EAS app behind a real
- * Deno.serve listener with raw sockets: slow bodies (slowloris) cut off with
- * 408, oversized bodies refused with 413 before they are read, header size
- * and count refused with 431 (and by Deno.serve itself beyond its own limits),
- * requests in flight per device and password checks per address capped with
- * 503 + Retry-After.
+ * Limits enforced before buffering, against the EAS app behind the box's own
+ * HTTP/1.1 listener (src/http/http1_server.ts, as src/server.ts runs it) with
+ * raw sockets: slow heads and slow bodies (slowloris) cut off with 408,
+ * oversized bodies refused with 413 before they are read, header size and
+ * count refused with 431 by the transport whatever their size (Deno.serve
+ * answered 400 beyond its own limits and never cut a slow head), requests in
+ * flight per device and password checks per address capped with 503 +
+ * Retry-After.
  */
 import assert from "node:assert/strict";
 import { CompositeBackend } from "../../src/backend/composite.ts";
 import { Authenticator } from "../../src/http/auth.ts";
 import { createEasApp } from "../../src/http/eas_app.ts";
+import { serveHttp1 } from "../../src/http/http1_server.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { Store } from "../../src/store/mod.ts";
 
 const GRACE_MS = 1000;
+/** The head timeout of the listener under test (LIMITS.headerTimeoutMs is 20 s). */
+const HEAD_TIMEOUT_MS = 1000;
 const MIN_RATE = 16 * 1024;
 const enc = new TextEncoder();
 
@@ -40,10 +45,14 @@ async function startApp(options: { holdChecks?: boolean } = {}): Promise<App> {
     maxRequestBytes: 64 * 1024,
     bodyTimeouts: { graceMs: GRACE_MS, minBytesPerSecond: MIN_RATE },
     maxRequestsPerDevice: 2,
+    headersCheckedByTransport: true,
   });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const server = serveHttp1(
+    { hostname: "127.0.0.1", port: 0, limits: { headerTimeoutMs: HEAD_TIMEOUT_MS } },
+    (request, info) => app.fetch(request, info),
+  );
   return {
-    port: (server.addr as Deno.NetAddr).port,
+    port: server.addr.port,
     releaseChecks() {
       for (const resolve of waiting) resolve();
       waiting = [];
@@ -173,24 +182,50 @@ Deno.test("a body larger than the limit is refused with 413 from its Content-Len
   }
 });
 
-Deno.test("too many or too large request headers are refused: 431 by the app, 400 by Deno.serve beyond its own limits", async () => {
+Deno.test("too many or too large request headers are refused with 431 by the listener, whatever their size", async () => {
   const app = await startApp();
   try {
-    const cases: [string[], number][] = [
-      [Array.from({ length: 70 }, (_, i) => `X-Filler-${i}: v`), 431],
-      [[`X-Big: ${"a".repeat(20 * 1024)}`], 431],
-      [Array.from({ length: 300 }, (_, i) => `X-Filler-${i}: v`), 400],
-      [[`X-Big: ${"a".repeat(200 * 1024)}`], 400],
+    // Deno.serve answered the last two with a bare 400 from its own limits; the listener applies ours.
+    const cases: string[][] = [
+      Array.from({ length: 70 }, (_, i) => `X-Filler-${i}: v`),
+      [`X-Big: ${"a".repeat(20 * 1024)}`],
+      Array.from({ length: 300 }, (_, i) => `X-Filler-${i}: v`),
+      [`X-Big: ${"a".repeat(200 * 1024)}`],
     ];
-    for (const [extra, status] of cases) {
+    for (const extra of cases) {
       const raw = await Raw.open(app.port, head("hdrs", [...extra, "Content-Length: 0"]));
-      assert.equal(
-        (await raw.answer).status,
-        status,
-        `${extra.length} headers, ${extra.join("").length} bytes`,
-      );
+      const answer = await raw.answer;
+      assert.equal(answer.status, 431, `${extra.length} headers, ${extra.join("").length} bytes`);
+      assert.match(answer.text, /connection: close/i);
       raw.close();
     }
+  } finally {
+    await app.stop();
+  }
+});
+
+Deno.test("request headers sent one byte at a time are cut with 408 at the head timeout (Deno.serve held them forever)", async () => {
+  const app = await startApp();
+  try {
+    const full = head("slowhead", ["Content-Length: 0"]);
+    // The request line goes out at once, then the fields trickle.
+    const firstLine = full.indexOf("\r\n") + 2;
+    const raw = await Raw.open(app.port, full.slice(0, firstLine));
+    let sent = 0;
+    let answered = false;
+    raw.answer.then(() => answered = true);
+    for (const char of full.slice(firstLine)) {
+      if (answered) break;
+      await new Promise((r) => setTimeout(r, 100));
+      const ok = await raw.conn.write(enc.encode(char)).then(() => true, () => false);
+      if (!ok) break;
+      sent++;
+    }
+    const answer = await raw.answer;
+    raw.close();
+    assert.equal(answer.status, 408, answer.text);
+    assert.ok(answer.ms < HEAD_TIMEOUT_MS + 1000, `${answer.ms} ms`);
+    assert.ok(sent < full.length - firstLine, `${sent} bytes were accepted before the cut`);
   } finally {
     await app.stop();
   }
