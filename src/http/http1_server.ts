@@ -625,10 +625,20 @@ class Connection {
     }
   }
 
+  /**
+   * Writes everything; a client that stops reading (a slow-read attack on a
+   * large response) is cut when one write makes no progress for the idle timeout.
+   */
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) {
-      offset += await this.conn.write(offset ? bytes.subarray(offset) : bytes);
+      this.#deadline(this.server.limits.idleTimeoutMs);
+      try {
+        offset += await this.conn.write(offset ? bytes.subarray(offset) : bytes);
+      } finally {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
     }
   }
 

@@ -503,6 +503,33 @@ Deno.test("a large streamed response is sent chunked with backpressure: the body
   }
 });
 
+Deno.test("a client that stops reading a large response is cut when a write makes no progress for the idle timeout", async () => {
+  const chunk = new Uint8Array(64 * 1024);
+  let cancelled = false;
+  const server = start(() =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(chunk);
+        },
+        cancel() {
+          cancelled = true;
+        },
+      }, { highWaterMark: 0 }),
+    ), { idleTimeoutMs: 500 });
+  const client = await Client.open(server);
+  try {
+    await client.send(get("/endless"));
+    const started = performance.now();
+    while (server.connections() > 0 && performance.now() - started < 5000) await sleep(50);
+    assert.equal(server.connections(), 0, "the stalled connection is closed");
+    assert.ok(cancelled, "the response body is cancelled");
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
 Deno.test("connections per client address are capped; loopback is exempt unless told otherwise", async () => {
   const capped = start(echo, { maxConnectionsPerIp: 2 }, false);
   const open: Client[] = [];
