@@ -542,11 +542,17 @@ class DavCollectionSource implements SyncSource<ModelObject> {
     return this.component === "VCARD";
   }
 
+  /**
+   * "sync-token|ctag": the same string the Direct Push probe reads
+   * (dav_probe.ts), so a Sync marks what it delivered as seen and the phone's
+   * next Ping does not wake for it. The FilterType is not part of it: the
+   * sync engine tags its stored cursor with the filter window itself.
+   */
   async cursor(): Promise<string> {
     const [r] = await this.o.client.propfind(this.href, [[NS.DAV, "sync-token"], [NS.CS, "getctag"]], 0);
     const token = r?.props.get(propKey(NS.DAV, "sync-token"))?.text.trim() ?? "";
     const ctag = r?.props.get(propKey(NS.CS, "getctag"))?.text.trim() ?? "";
-    return `${token}|${ctag}|${this.options.filterType}`;
+    return `${token}|${ctag}`;
   }
 
   async scan(since: Date | undefined): Promise<FolderScan> {

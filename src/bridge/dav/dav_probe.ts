@@ -28,7 +28,7 @@ export interface DavProbeOptions {
 /** Default of {@link DavProbeOptions.shareMs}: shorter than any poll interval, longer than one round. */
 export const PROBE_SHARE_MS = 1000;
 
-/** A {@link StateProbe} for "dav:" keys; the token is "sync-token|ctag". */
+/** A {@link StateProbe} for "dav:" keys; the token is "sync-token|ctag", as the folder's Sync cursor. */
 export function davStateProbe(options: DavProbeOptions): StateProbe {
   const clients = new Map<string, { password: string; client: DavClient }>();
   const answers = new Map<string, { at: number; token: Promise<string> }>();

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { DavClient } from "../../../src/bridge/dav/dav_client.ts";
 import { davStateProbe } from "../../../src/bridge/dav/dav_probe.ts";
+import { DavBackend } from "../../../src/bridge/dav/dav_backend.ts";
+import { Store } from "../../../src/store/mod.ts";
 import { ChangeHub } from "../../../src/push/hub.ts";
 import { PollingWatcherFactory } from "../../../src/push/polling_watcher.ts";
 import { startMailstore } from "../../harness/mod.ts";
@@ -11,6 +13,7 @@ const EVENT = (uid: string) =>
 Deno.test("davStateProbe() reads Radicale's sync-token once per collection and wakes a held Ping on a desktop change", async () => {
   const mailstore = await startMailstore({ dav: true, postfix: false, sieve: false });
   const hub = { current: undefined as ChangeHub | undefined };
+  const store = Store.open(":memory:");
   try {
     const alice = mailstore.users[0]!;
     const credentials = { user: alice.name, password: alice.password };
@@ -28,6 +31,14 @@ Deno.test("davStateProbe() reads Radicale's sync-token once per collection and w
     assert.equal(first, sameRound);
     assert.match(first, /^.+\|/, "a sync-token");
     assert.deepEqual(requests, [href], "the Calendar and Tasks folders of one collection share one PROPFIND");
+    // The token is the folder's Sync cursor: a Sync marks what it delivered as seen (ChangeHub.markSeen).
+    const backend = new DavBackend({
+      client: dav,
+      state: store.davState,
+      user: alice.name,
+      selfEmails: () => Promise.resolve([]),
+    });
+    assert.equal(await backend.syncSource(events, { bodyPreferences: [], filterType: 4 }).cursor(), first);
     await assert.rejects(probe({ ...credentials, password: "wrong" }, `dav:/${alice.name}/other/#VEVENT`));
     await assert.rejects(probe(credentials, "imap:INBOX"), /not a DAV folder key/);
 
@@ -56,6 +67,7 @@ Deno.test("davStateProbe() reads Radicale's sync-token once per collection and w
     assert.ok(rounds >= 1 && rounds <= 4, `${rounds} PROPFINDs`);
   } finally {
     hub.current?.close();
+    store.close();
     await mailstore.stop();
   }
 });
