@@ -104,6 +104,7 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
 
     let pingAnswers = 0;
     let pingErrors = 0;
+    const errorKinds = new Map<string, number>();
     const wakeLatency: number[] = [];
     let running = true;
     // Each answered Ping is sent again on its connection, as phones do.
@@ -113,6 +114,7 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
         if (!running) return;
         if (!answer || answer.httpStatus !== 200) {
           pingErrors++;
+          count(errorKinds, answer ? `Ping HTTP ${answer.httpStatus}` : "Ping no answer");
           await new Promise((r) => setTimeout(r, 1000));
         } else {
           pingAnswers++;
@@ -138,12 +140,14 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
           await phone.sync();
           syncRequests++;
           syncLatency.push(performance.now() - started);
-        } catch {
+        } catch (error) {
           syncErrors++;
+          count(errorKinds, `Sync gave up: ${String(error).slice(0, 60)}`);
         }
         await new Promise((r) => setTimeout(r, 500 + random() * 1000));
       }
       syncErrors += phone.errors;
+      for (const [kind, n] of phone.errorKinds) count(errorKinds, `Sync attempt: ${kind}`, n);
     });
     const rssSamples: { atSeconds: number; mb: number }[] = [];
     const runStarted = performance.now();
@@ -175,7 +179,10 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
     let duplicated = 0;
     for (const { user, phone } of phones) {
       phone.attempts = 20;
-      await phone.sync().catch(() => syncErrors++);
+      await phone.sync().catch((error) => {
+        syncErrors++;
+        count(errorKinds, `final Sync: ${String(error).slice(0, 60)}`);
+      });
       const truth = await imapTruth(mailstore, user);
       duplicated += phone.duplicatedAdds + truth.duplicates;
       const onPhone = new Set<string>();
@@ -183,7 +190,9 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
         if (onPhone.has(item.subject)) duplicated++;
         onPhone.add(item.subject);
       }
-      for (const subject of truth.items.keys()) if (!onPhone.has(subject)) lost++;
+      const missing = [...truth.items.keys()].filter((subject) => !onPhone.has(subject)).length;
+      if (missing) count(errorKinds, "phones missing items");
+      lost += missing;
       for (const subject of onPhone) if (!truth.items.has(subject)) duplicated++; // a ghost
     }
     // Server side: every delivery is in its user's mailbox (nothing in this scenario deletes).
@@ -207,7 +216,9 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
         `Sync p50 ${Math.round(percentile(syncLatency, 0.5))} ms, p95 ${
           Math.round(percentile(syncLatency, 0.95))
         } ms` +
-        `; ${rss} (recovery column: Sync p95)`,
+        `; ${rss}; errors by kind ${
+          JSON.stringify(Object.fromEntries(errorKinds))
+        } (recovery column: Sync p95)`,
     };
   } finally {
     closeAll(pings);
@@ -245,4 +256,8 @@ function rssReport(samples: { atSeconds: number; mb: number }[], durationSeconds
   } MB, end ${last.toFixed(0)} MB (${last - first >= 0 ? "+" : ""}${(last - first).toFixed(0)} MB over ${
     Math.round(steady[steady.length - 1]!.atSeconds - steady[0]!.atSeconds)
   } s, ${samples.length} samples)`;
+}
+
+function count(kinds: Map<string, number>, kind: string, n = 1): void {
+  kinds.set(kind, (kinds.get(kind) ?? 0) + n);
 }

@@ -26,6 +26,8 @@ export class Phone {
   key = "0";
   duplicatedAdds = 0;
   errors = 0;
+  /** Failed attempts by kind ("HTTP 503", a timeout, ...), for the scenario's notes. */
+  readonly errorKinds = new Map<string, number>();
   resyncs = 0;
   recoveryMs: number[] = [];
   /** Subjects the phone deleted and the server confirmed. */
@@ -60,6 +62,10 @@ export class Phone {
       } catch (error) {
         if (Deno.env.get("RELIABILITY_DEBUG")) console.error("exchange failed:", String(error));
         this.errors++;
+        const kind = error instanceof Error
+          ? error.message.replace(/\d{3,}/g, "N").slice(0, 80)
+          : String(error);
+        this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
         firstFailure ??= performance.now();
         await new Promise((r) => setTimeout(r, 20 + attempt * 20));
       }
