@@ -1,8 +1,9 @@
 /**
  * Scenario "mailstore and storage faults": the TCP fault proxy sits in front
  * of Dovecot's IMAP port and the submission port. Per cycle the backend is
- * taken down (connections refused), made to drop connections mid-command, or
- * made to close right after its greeting (logins fail); SMTP is refused for a
+ * taken down (connections refused), made to drop connections mid-command,
+ * made to close right after its greeting (logins fail), or slowed down (each
+ * chunk of its answers held 150 ms); SMTP is refused for a
  * SendMail (the SQLite file locked, full or read-only is storage_faults.ts).
  * Phones must get 503 with Retry-After (or the spec's
  * retryable in-band statuses) and never 401 or 500; when the faults stop, the
@@ -56,6 +57,8 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
   const refused: string[] = [];
   const recovery: number[] = [];
   let sentCount = 0;
+  /** The Sync and FolderSync of a slow-IMAP cycle, together. */
+  let slowestMs = 0;
   try {
     // The fixture started a mailstore of its own; the box talks to `probe` through the proxies.
     const mailstore = probe;
@@ -83,17 +86,21 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
         );
       }
     };
-    const syncRequest = () => client.command("Sync", phone.request());
+    // A 200 (a merely slow server) is applied as the phone would.
+    const syncRequest = () => phone.syncOnce();
 
     for (let cycle = 0; cycle < options.cycles; cycle++) {
       await mailstore.deliver(alice!.name, `From: carol@example.test\r\nSubject: f${cycle}\r\n\r\nbody\r\n`);
-      const kind = ["down", "cut", "greeting-only", "smtp-down"][cycle % 4]!;
+      const kind = ["down", "cut", "greeting-only", "slow", "smtp-down"][cycle % 5]!;
       const faultStarted = performance.now();
-      if (kind === "down" || kind === "cut" || kind === "greeting-only") {
+      let faultEnded = faultStarted;
+      if (kind !== "smtp-down") {
         imapFault = kind === "down"
           ? { kind: "refuse" }
           : kind === "cut"
           ? { kind: "cut", afterBytes: 200 + Math.floor(random() * 2000) }
+          : kind === "slow"
+          ? { kind: "slow", delayMs: 150 }
           : { kind: "cut", afterBytes: 40 };
         imapProxy.dropConnections();
         await during(`Sync with IMAP ${kind}`, syncRequest);
@@ -104,6 +111,8 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
           () => bobClient.command("FolderSync", el(FH, "FolderSync", textEl(FH, "SyncKey", "0"))),
         );
         imapFault = { kind: "pass" };
+        faultEnded = performance.now();
+        if (kind === "slow") slowestMs = Math.max(slowestMs, faultEnded - faultStarted);
       } else {
         smtpFault = random() < 0.5 ? { kind: "refuse" } : { kind: "cut", afterBytes: 30 };
         const clientId = `mf${cycle}`;
@@ -117,6 +126,7 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
           );
         await during("SendMail with SMTP down", send);
         smtpFault = { kind: "pass" };
+        faultEnded = performance.now();
         const body = await phone.exchange(send);
         if (childText(body, "Status") !== undefined) {
           refused.push(`SendMail after SMTP returned: ${childText(body, "Status")}`);
@@ -126,7 +136,7 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
       }
       // Back to normal: the same SyncKey carries on.
       await phone.sync();
-      recovery.push(performance.now() - faultStarted);
+      recovery.push(performance.now() - faultEnded);
     }
     for (let i = 0; i < 3; i++) await phone.sync();
 
@@ -148,7 +158,7 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
       if (n > 1) duplicated += n - 1;
     }
     return {
-      scenario: "IMAP/SMTP down, cut mid-command, logins failing",
+      scenario: "IMAP/SMTP down, cut mid-command, logins failing; IMAP slow",
       cycles: options.cycles,
       lost,
       duplicated,
@@ -156,6 +166,7 @@ export async function runMailstoreFaults(options: MailstoreFaultOptions): Promis
       recoveryMs: Math.round(Math.max(0, ...recovery)),
       notes: `${refused.length ? "not retryable: " + refused.slice(0, 4).join("; ") + "; " : ""}` +
         `full resyncs ${phone.resyncs}; ${sentCount} mails sent; ${phone.errors} requests retried; ` +
+        `slowest Sync + FolderSync with IMAP slow ${(slowestMs / 1000).toFixed(1)} s; ` +
         `${Math.round((performance.now() - started) / 1000)} s`,
     };
   } finally {
