@@ -14,13 +14,7 @@ async function check(kinds: DavFaultKind[]): Promise<void> {
 Deno.test("Radicale down or slow: retryable answers only, the DAV folders stay, a held Ping wakes after, then the same SyncKeys and ClientId carry on", () =>
   check(["down", "slow"]));
 
-// Known failure (reported; the fix belongs in src/bridge/dav and the HTTP error mapping): a DAV
-// server that refuses the password IMAP accepted throws BackendAuthError, and an answer cut
-// mid-body throws the body reader's TypeError; both escape as HTTP 500 instead of 503 or Sync
-// Status 16. Nothing is lost or duplicated and sync resumes. Remove `ignore` once they map.
-Deno.test({
-  name:
-    "Radicale refusing logins or cut mid-response: retryable answers only, then the same SyncKeys carry on",
-  ignore: true,
-  fn: () => check(["login-refused", "cut"]),
-});
+// A DAV server that refuses the password IMAP accepted, or an answer cut mid-body, is a mailstore
+// fault (DavAuthError / BackendUnavailableError): 503 + Retry-After, never a 401 or a 500.
+Deno.test("Radicale refusing logins or cut mid-response: retryable answers only, then the same SyncKeys carry on", () =>
+  check(["login-refused", "cut"]));

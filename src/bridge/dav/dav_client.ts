@@ -6,7 +6,7 @@
  * MKCALENDAR, extended MKCOL (RFC 5689), PROPPATCH, and discovery
  * (RFC 6764 well-known URLs, current-user-principal, home sets).
  */
-import { BackendAuthError, BackendUnavailableError, type Credentials } from "../../backend/types.ts";
+import { BackendUnavailableError, type Credentials } from "../../backend/types.ts";
 import { escapeXml, kid, kids, NS, parseXml, type XmlNode } from "./_xml.ts";
 
 /** How the client reaches the server. */
@@ -48,6 +48,19 @@ export class DavSyncTokenError extends Error {
   constructor() {
     super("Sync token is no longer valid");
     this.name = "DavSyncTokenError";
+  }
+}
+
+/**
+ * The DAV server refused credentials the IMAP server accepted (the box
+ * checks passwords against IMAP before any command runs): a fault of the
+ * mailstore, answered as "retry later", never as a 401 that would make the
+ * phone ask its user for a password that is right.
+ */
+export class DavAuthError extends BackendUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = "DavAuthError";
   }
 }
 
@@ -95,7 +108,7 @@ export class DavClient {
     return new URL(href, this.#options.url);
   }
 
-  /** Sends a request; maps 401 to BackendAuthError and network failures to BackendUnavailableError. */
+  /** Sends a request; maps 401 to DavAuthError and network failures to BackendUnavailableError. */
   async request(
     method: string,
     href: string,
@@ -120,7 +133,7 @@ export class DavClient {
     }
     if (response.status === 401) {
       await response.body?.cancel();
-      throw new BackendAuthError(`DAV server refused the credentials of '${this.#options.credentials.user}'`);
+      throw new DavAuthError(`DAV server refused the credentials of '${this.#options.credentials.user}'`);
     }
     if (response.status >= 500) {
       await response.body?.cancel();
@@ -139,7 +152,7 @@ export class DavClient {
   }
 
   async #multistatus(response: Response, what: string): Promise<DavResponse[]> {
-    const text = await response.text();
+    const text = await bodyText(response, what);
     if (response.status === 404) throw new DavRefusedError(`${what}: not found`, 404);
     if (response.status === 403 && /valid-sync-token/.test(text)) throw new DavSyncTokenError();
     if (response.status !== 207) {
@@ -179,7 +192,7 @@ export class DavClient {
           break;
         }
       } catch (error) {
-        if (error instanceof BackendAuthError || error instanceof BackendUnavailableError) throw error;
+        if (error instanceof BackendUnavailableError) throw error;
       }
     }
     if (!principal) throw new BackendUnavailableError("DAV server names no current-user-principal");
@@ -230,7 +243,7 @@ export class DavClient {
       await response.body?.cancel();
       throw new DavRefusedError(`GET '${href}' answered ${response.status}`, response.status);
     }
-    return { data: await response.text(), etag: response.headers.get("etag") ?? "" };
+    return { data: await bodyText(response, `GET '${href}'`), etag: response.headers.get("etag") ?? "" };
   }
 
   /**
@@ -267,13 +280,22 @@ export class DavClient {
   /** Sends a raw method with an XML body (MKCALENDAR, MKCOL, PROPPATCH); throws DavRefusedError on failure. */
   async mutate(method: string, href: string, body: string): Promise<void> {
     const response = await this.request(method, href, { body });
-    const text = await response.text();
+    const text = await bodyText(response, `${method} '${href}'`);
     if (!response.ok) {
       throw new DavRefusedError(`${method} '${href}' answered ${response.status}`, response.status);
     }
     if (response.status === 207 && /<[^>]*status>[^<]*\s[45]\d\d\s/i.test(text)) {
       throw new DavRefusedError(`${method} '${href}' was refused`, 403);
     }
+  }
+}
+
+/** Reads a body; a connection cut mid-body is the server's fault, retryable (BackendUnavailableError). */
+async function bodyText(response: Response, what: string): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    throw new BackendUnavailableError(`${what}: the answer was cut: ${(error as Error).message}`, error);
   }
 }
 
