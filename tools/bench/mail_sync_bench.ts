@@ -1,17 +1,27 @@
 /**
  * Initial mail sync of a large INBOX through the whole box: real TLS, real
  * EAS client, real Dovecot. Reports items/s beside a baseline (a raw IMAP
- * FETCH of the same headers with our IMAP client); the peak RSS growth of
- * the box alone, run as `pushbridge serve` in a subprocess (VmRSS sampled from
- * /proc, VmHWM), for truncated text windows of 512 and for streamed windows of
- * 25 whole MIME messages, beside the in-process figure (box + client); and for
- * a no-change incremental sync the IMAP commands the mail backend issued and
- * the SQLite rows written.
+ * FETCH of the same headers with our IMAP client); the peak RSS growth of the
+ * box alone, run as `pushbridge serve` in a subprocess (VmRSS sampled from
+ * /proc, VmHWM), for text-preview windows of 512 and for windows of 25 whole
+ * MIME messages, at three folder sizes in the same run (a tenth, half and all
+ * of the messages, each in its own mailbox and a fresh server process), with
+ * V8's defaults and with the V8 flags recommended for the appliance; the
+ * in-process figure (box + client); and for a no-change incremental sync the
+ * IMAP commands the mail backend issued and the SQLite rows written.
  *
- * The server's RSS follows V8's garbage collection as much as what it keeps:
- * a long initial sync runs with few or no major GCs, so promoted garbage
- * shows as growth. PUSHBRIDGE_BENCH_V8_FLAGS passes V8 flags to the server
- * process to compare, e.g. `--max-old-space-size=64`.
+ * Where the growth came from (measured with Deno.memoryUsage() and
+ * /proc/self/status in the server, --trace-gc, 10,000 messages): a quarter
+ * outside the V8 heap, one sqlite3_stmt (~4 KB) prepared per item upsert and
+ * freed only when V8 collected its wrapper (now reused, src/store/database.ts);
+ * the rest V8's old space filling with promoted garbage (live heap after a
+ * full GC stayed at ~13 MB), because a 512-item text window was fetched,
+ * converted and encoded as one block that outlived several scavenges. Text
+ * windows are now streamed item by item like MIME ones and fetched in
+ * batches of 64. What is left is V8 sizing its heap to the allocation rate;
+ * `--optimize-for-size` (no hard limit, so no out-of-memory crash under load)
+ * keeps it small. PUSHBRIDGE_BENCH_V8_FLAGS replaces the compared flags, e.g.
+ * `--max-old-space-size=64`.
  */
 import { MAIL_IMAP_STATS } from "../../src/bridge/imap/_mail_session_imap.ts";
 import { ImapClient } from "../../src/bridge/imap/imap_client.ts";
@@ -20,8 +30,9 @@ import { silentLogger } from "../../src/log/logger.ts";
 import { startPushbridge } from "../../src/server.ts";
 import { TLS_FILES } from "../../src/tls/load.ts";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
-import { startMailstore } from "../../tests/harness/mod.ts";
+import { type HarnessUser, startMailstore } from "../../tests/harness/mod.ts";
 import { EasClient } from "../eas_client/client.ts";
+import { mailOptions, syncRequest } from "../eas_client/requests.ts";
 import { type BenchContext, printTable, writeResult } from "./context.ts";
 
 const AS = "AirSync";
@@ -83,9 +94,8 @@ interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+async function startServerProcess(env: Record<string, string>, v8Flags: string): Promise<ServerProcess> {
   const main = new URL("../../src/main.ts", import.meta.url).pathname;
-  const v8Flags = Deno.env.get("PUSHBRIDGE_BENCH_V8_FLAGS");
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []), main, "serve"],
     env,
@@ -150,24 +160,8 @@ async function sampleServerRss(server: ServerProcess) {
 /** Body preferences of the two device kinds: a 500-byte plain text preview, or whole MIME (type 4). */
 function syncOptions(mime: boolean) {
   return mime
-    ? el(
-      AS,
-      "Options",
-      textEl(AS, "FilterType", 0),
-      textEl(AS, "MIMESupport", 2),
-      el("AirSyncBase", "BodyPreference", textEl("AirSyncBase", "Type", 4)),
-    )
-    : el(
-      AS,
-      "Options",
-      textEl(AS, "FilterType", 0),
-      el(
-        "AirSyncBase",
-        "BodyPreference",
-        textEl("AirSyncBase", "Type", 1),
-        textEl("AirSyncBase", "TruncationSize", 500),
-      ),
-    );
+    ? mailOptions({ filterType: 0, bodyType: 4 })
+    : mailOptions({ filterType: 0, bodyType: 1, truncation: 500 });
 }
 
 /** A device of the benchmark: FolderSync, then Sync windows of the INBOX. */
@@ -197,22 +191,7 @@ async function benchDevice(
   const syncOnce = async (key: string, window: number, mime: boolean) => {
     const reply = await client.command(
       "Sync",
-      el(
-        AS,
-        "Sync",
-        el(
-          AS,
-          "Collections",
-          el(
-            AS,
-            "Collection",
-            textEl(AS, "SyncKey", key),
-            textEl(AS, "CollectionId", inbox),
-            textEl(AS, "WindowSize", window),
-            syncOptions(mime),
-          ),
-        ),
-      ),
+      syncRequest(inbox, key, [textEl(AS, "WindowSize", window), syncOptions(mime)]),
     );
     const c = child(child(reply.body, "Collections", AS), "Collection", AS);
     return {
@@ -237,15 +216,32 @@ async function benchDevice(
   return { client, syncOnce, initial };
 }
 
+/** V8 flags recommended for the appliance's server process (see the module doc), compared with V8's defaults. */
+export const RECOMMENDED_V8_FLAGS = "--optimize-for-size";
+
+/** One initial sync by a fresh `pushbridge serve`. */
+interface ServerRun {
+  path: string;
+  v8Flags: string;
+  messages: number;
+  items: number;
+  ms: number;
+  growth: number;
+  hwm: number;
+}
+
 /** The benchmark (see module doc). */
 export async function bench(ctx: BenchContext): Promise<void> {
   const count = ctx.quick ? 1_000 : 10_000;
+  // Folder sizes compared in one run, each in its own user's INBOX: carol, bob, alice.
+  const sizes = [count / 10, count / 2, count];
   const store = await startMailstore({ postfix: false, sieve: false });
   const dataDir = await Deno.makeTempDir({ prefix: "pushbridge-bench-" });
   const processDir = await Deno.makeTempDir({ prefix: "pushbridge-bench-serve-" });
   try {
-    const alice = store.users[0]!;
-    await seedMaildir(`${store.dir}/mail/${alice.name}`, count);
+    const [alice, bob, carol] = store.users as [HarnessUser, HarnessUser, HarnessUser];
+    const bySize = [carol, bob, alice];
+    for (const [i, user] of bySize.entries()) await seedMaildir(`${store.dir}/mail/${user.name}`, sizes[i]!);
 
     // Baseline: our IMAP client alone fetching the same headers (after one SELECT so indexing is not counted).
     const imap = await ImapClient.connect({ url: store.imapsUrl, tls: { caCerts: [store.caPem] } });
@@ -289,57 +285,57 @@ export async function bench(ctx: BenchContext): Promise<void> {
       await server.close();
     }
 
-    // 2. The box alone as `pushbridge serve`: peak RSS growth of the server process only.
-    // Each path in a fresh server process, so one run's heap does not carry into the next.
-    // Growth after a tenth, half and all of the messages: flat means the later figures stay put.
-    const checkpoints = [count / 10, count / 2, count];
-    const separate: {
-      label: string;
-      items: number;
-      ms: number;
-      growth: number;
-      growthAt: number[];
-      hwm: number;
-    }[] = [];
+    // 2. The box alone as `pushbridge serve`: peak RSS growth of the server process only, per folder
+    // size, body kind and V8 flags. Each run in a fresh process and data dir, so no run's heap or
+    // state carries into the next; flat means the three sizes show about the same growth.
+    const flagSets = ["", Deno.env.get("PUSHBRIDGE_BENCH_V8_FLAGS") ?? RECOMMENDED_V8_FLAGS];
     const paths = [["text preview, window 512", 512, false], ["whole MIME, window 25", 25, true]] as const;
-    for (const [label, window, mime] of paths) {
-      const serve = await startServerProcess({
-        ...Deno.env.toObject(),
-        ...env,
-        PUSHBRIDGE_DATA: `${processDir}/${mime ? "mime" : "text"}`,
-      });
-      const phone = await benchDevice(serve.easUrl, serve.caCertPem, alice, mime ? "mime1" : "text1");
-      try {
-        const started = performance.now();
-        const sampler = await sampleServerRss(serve);
-        const growthAt: number[] = [];
-        const { items } = await phone.initial(window, mime, (items) => {
-          while (growthAt.length < checkpoints.length - 1 && items >= checkpoints[growthAt.length]!) {
-            growthAt.push(sampler.growth());
+    const runs: ServerRun[] = [];
+    let serial = 0;
+    for (const v8Flags of flagSets) {
+      for (const [label, window, mime] of paths) {
+        for (const [i, user] of bySize.entries()) {
+          const id = `serve${++serial}`;
+          const serve = await startServerProcess(
+            { ...Deno.env.toObject(), ...env, PUSHBRIDGE_DATA: `${processDir}/${id}` },
+            v8Flags,
+          );
+          const phone = await benchDevice(serve.easUrl, serve.caCertPem, user, id);
+          try {
+            const started = performance.now();
+            const sampler = await sampleServerRss(serve);
+            const { items } = await phone.initial(window, mime);
+            const growth = await sampler.stop();
+            const { hwm } = await serve.memory();
+            runs.push({
+              path: label,
+              v8Flags,
+              messages: sizes[i]!,
+              items,
+              ms: performance.now() - started,
+              growth,
+              hwm,
+            });
+          } finally {
+            phone.client.close();
+            await serve.stop();
           }
-        });
-        const growth = await sampler.stop();
-        growthAt.push(growth);
-        const { hwm } = await serve.memory();
-        separate.push({ label, items, ms: performance.now() - started, growth, growthAt, hwm });
-      } finally {
-        phone.client.close();
-        await serve.stop();
+        }
       }
     }
 
     const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
     const rate = (items: number, ms: number) => Math.round(items / (ms / 1000));
+    const largest = runs.filter((r) => r.messages === count);
     printTable(
       `Initial sync of ${count} messages`,
-      ["path", "items", "ms", "items/s", "peak RSS growth MB", `growth MB after ${checkpoints.join(" / ")}`],
+      ["path", "items", "ms", "items/s", "peak RSS growth MB"],
       [
         [
           "raw IMAP FETCH of headers (baseline)",
           fetched,
           Math.round(baselineMs),
           rate(fetched, baselineMs),
-          "-",
           "-",
         ],
         [
@@ -348,24 +344,30 @@ export async function bench(ctx: BenchContext): Promise<void> {
           Math.round(inProcess.ms),
           rate(inProcess.items, inProcess.ms),
           mb(inProcess.growth),
-          "-",
         ],
-        ...separate.map((
-          r,
-        ) => [
-          `EAS Sync, ${r.label} (server process only)`,
+        ...largest.map((r) => [
+          `EAS Sync, ${r.path} (server process only${r.v8Flags ? `, ${r.v8Flags}` : ""})`,
           r.items,
           Math.round(r.ms),
           rate(r.items, r.ms),
           mb(r.growth),
-          r.growthAt.map(mb).join(" / "),
         ]),
       ],
     );
-    console.log(
-      `server process VmHWM (peak RSS since start, incl. startup): ${
-        separate.map((r) => mb(r.hwm)).join(" / ")
-      } MB`,
+    printTable(
+      "Peak RSS growth of the server process by folder size (MB; flat: it does not follow the folder)",
+      ["path", "V8 flags", ...sizes.map((n) => `${n} messages`), "VmHWM MB (largest)"],
+      flagSets.flatMap((v8Flags) =>
+        paths.map(([label]) => {
+          const mine = runs.filter((r) => r.path === label && r.v8Flags === v8Flags);
+          return [
+            label,
+            v8Flags || "(defaults)",
+            ...sizes.map((n) => mb(mine.find((r) => r.messages === n)?.growth ?? NaN)),
+            mb(mine.find((r) => r.messages === count)?.hwm ?? NaN),
+          ];
+        })
+      ),
     );
     printTable("No-change incremental Sync of one folder", [
       "IMAP commands",
@@ -387,15 +389,19 @@ export async function bench(ctx: BenchContext): Promise<void> {
         rssNote: "RSS of the benchmark process, which runs the box and the EAS client",
       },
       serverProcess: {
-        rssNote: "VmRSS of `pushbridge serve` alone, sampled every 20 ms from /proc during the initial sync",
-        runs: separate.map((r) => ({
-          path: r.label,
+        rssNote:
+          "VmRSS of `pushbridge serve` alone, sampled every 20 ms from /proc during the initial sync; " +
+          "one fresh process per run",
+        folderSizes: sizes,
+        runs: runs.map((r) => ({
+          path: r.path,
+          v8Flags: r.v8Flags,
+          messages: r.messages,
           items: r.items,
           ms: r.ms,
           itemsPerSecond: r.items / (r.ms / 1000),
           peakRssGrowthBytes: r.growth,
           vmHwmBytes: r.hwm,
-          peakRssGrowthBytesAt: Object.fromEntries(checkpoints.map((c, i) => [c, r.growthAt[i]])),
         })),
       },
       noChangeSync: { imapCommands: idleCommands, sqliteRowsWritten: idleWrites },

@@ -2,6 +2,7 @@ import { el, opaqueEl, textEl, toXml, type WbxmlElement } from "../../src/wbxml/
 import { EasClient } from "./client.ts";
 import { LOOKUP_USAGE, lookupCommand } from "./lookup_commands.ts";
 import { provision, RemoteWipeRequested } from "./provision.ts";
+import { mailOptions, syncRequest } from "./requests.ts";
 
 const USAGE = `Pushbridge EAS client
 
@@ -341,31 +342,19 @@ function syncCommand(command: string, flags: Map<string, string>): [string, Wbxm
       flags.get("truncation") ? textEl(ASB, "TruncationSize", flags.get("truncation")!) : undefined,
     );
   switch (command) {
-    case "sync":
+    case "sync": {
+      const truncation = flags.get("truncation");
       return [
         "Sync",
-        el(
-          AS,
-          "Sync",
-          el(
-            AS,
-            "Collections",
-            el(
-              AS,
-              "Collection",
-              textEl(AS, "SyncKey", flags.get("key") ?? "0"),
-              textEl(AS, "CollectionId", need("collection")),
-              textEl(AS, "WindowSize", flags.get("window") ?? "25"),
-              el(
-                AS,
-                "Options",
-                textEl(AS, "MIMESupport", flags.get("body-type") === "4" ? 2 : 0),
-                preference(),
-              ),
-            ),
-          ),
-        ),
+        syncRequest(need("collection"), flags.get("key") ?? "0", [
+          textEl(AS, "WindowSize", flags.get("window") ?? "25"),
+          mailOptions({
+            bodyType: Number(flags.get("body-type") ?? "1"),
+            ...(truncation ? { truncation: Number(truncation) } : {}),
+          }),
+        ]),
       ];
+    }
     case "estimate":
       return [
         "GetItemEstimate",

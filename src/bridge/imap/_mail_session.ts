@@ -58,6 +58,12 @@ export interface MailSession {
   list(): Promise<ListedMailbox[]>;
   /** SELECT (or EXAMINE when `readOnly`), with CONDSTORE when offered; reuses a current selection. */
   select(mailbox: string, readOnly: boolean): Promise<SelectedMailbox>;
+  /**
+   * Makes `mailbox` the selected one (EXAMINE) unless the connection still has it selected:
+   * the FETCHes of one request's batches need no new round trip when nobody else selected
+   * another mailbox on the shared connection in between.
+   */
+  keepSelected(mailbox: string): Promise<void>;
   status(mailbox: string): Promise<MailboxFingerprint>;
   /** UID FETCH; with `changedSince` (CONDSTORE) only rows changed since; `vanished` collects expunged UIDs (QRESYNC). */
   fetch(

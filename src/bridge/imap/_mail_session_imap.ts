@@ -88,6 +88,10 @@ class ImapMailSession implements MailSession {
     return out;
   }
 
+  async keepSelected(mailbox: string): Promise<void> {
+    if (this.client.selected !== mailbox) await this.select(mailbox, true);
+  }
+
   async status(mailbox: string): Promise<MailboxFingerprint> {
     if (this.client.selected === mailbox) {
       // STATUS of the selected mailbox may answer from the session's stale view (RFC 3501 6.3.10):

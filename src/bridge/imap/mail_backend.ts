@@ -47,8 +47,9 @@ export const MAIL_LIMITS = {
    * Raw bytes and messages fetched whole by one FETCH. Converted messages wait in memory until
    * the response writer takes them, so a batch must be small: one batch per 512-item window
    * lived long enough for V8 to promote it to the old space, which then grew with every
-   * window (peak RSS followed the folder size). A batch costs an EXAMINE and a FETCH (two
-   * round trips on the user's connection), and frees the connection between batches.
+   * window (peak RSS followed the folder size). A batch costs one FETCH round trip (and an
+   * EXAMINE when another request selected another mailbox on the shared connection meanwhile),
+   * and the connection is free for other requests between batches.
    */
   wholeFetchBatchBytes: 1024 * 1024,
   wholeFetchBatchItems: 64,
@@ -149,7 +150,7 @@ export class ImapMailBackend implements FolderSource, MailBackend {
       return;
     }
     const sizes = await this.#with(async (s) => {
-      await s.select(mailbox, true);
+      await s.keepSelected(mailbox);
       const sizes = new Map<number, number>();
       for await (const row of s.fetch(uidSet(ids), ["UID", "RFC822.SIZE"])) sizes.set(row.uid, row.size ?? 0);
       return sizes;
@@ -171,7 +172,7 @@ export class ImapMailBackend implements FolderSource, MailBackend {
       yield* inOrder(
         batch,
         await this.#with(async (s) => {
-          await s.select(mailbox, true);
+          await s.keepSelected(mailbox);
           const out: FetchedEmail[] = [];
           for await (
             const row of s.fetch(uidSet(batch), [
@@ -192,7 +193,7 @@ export class ImapMailBackend implements FolderSource, MailBackend {
     }
     for (const id of large) {
       yield* await this.#with(async (s) => {
-        await s.select(mailbox, true);
+        await s.keepSelected(mailbox);
         return await fetchLarge(s, Number(id), options);
       });
     }
