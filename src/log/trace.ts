@@ -8,6 +8,7 @@
  */
 import type { TraceEntry, TraceRepository } from "../store/traces.ts";
 import { toXml } from "../wbxml/mod.ts";
+import { RecentRequests } from "./recent_requests.ts";
 
 /** Longest tracing period an admin can ask for: traces fill the flash, so they end on their own. */
 export const MAX_TRACE_MS = 24 * 60 * 60 * 1000;
@@ -171,16 +172,25 @@ export interface TrafficMinute {
 const TRAFFIC_MINUTES = 60;
 
 /**
- * Counts EAS requests per minute in memory (a ring of 60 small records):
+ * Counts EAS requests per minute in memory (a ring of 60 small records) and
+ * keeps each device's last requests for the device page ({@link RecentRequests}):
  * nothing is written to storage, so the Ping path stays write-free.
  */
 export class TrafficMeter {
   readonly #minutes: TrafficMinute[] = [];
+  /** The last requests of each recently active device. */
+  readonly recent: RecentRequests;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now) {
+    this.recent = new RecentRequests(now);
+  }
 
-  /** Counts one answered request. */
-  count(command: string, status: number, ms: number): void {
+  /**
+   * Counts one answered request; with the device (devices.id) known, it is
+   * also kept among that device's last requests.
+   */
+  count(command: string, status: number, ms: number, device?: number): void {
+    if (device !== undefined) this.recent.record(device, command, status, ms);
     const at = Math.floor(this.now() / 60_000) * 60_000;
     let last = this.#minutes[this.#minutes.length - 1];
     if (!last || last.at !== at) {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { RECENT_PER_DEVICE, type RecentRequest } from "../log/recent_requests.ts";
 import { MAX_TRACE_MS } from "../log/trace.ts";
 import type { DeviceRecord } from "../store/mod.ts";
 import { formValues, type SetupContext, type SetupHono, type SetupShared } from "./_context.ts";
@@ -40,9 +41,23 @@ function deviceJson(d: DeviceRecord) {
   };
 }
 
+/** The device page's "Last requests" table, newest first. */
+function lastRequestsHtml(requests: readonly RecentRequest[]): string {
+  if (!requests.length) {
+    return `<p class="muted">No requests since the service started.</p>`;
+  }
+  return `<table id="last-requests"><tr><th>Time (UTC)</th><th>Command</th><th>HTTP</th><th>ms</th></tr>${
+    requests.map((e) =>
+      `<tr><td>${when(e.at)}</td><td>${escapeHtml(e.command)}</td><td>${e.status}</td><td>${e.ms}</td></tr>`
+    ).join("")
+  }</table><p class="muted">Kept in memory since the service started (the last ${RECENT_PER_DEVICE}); a protocol trace shows the requests themselves.</p>`;
+}
+
 /** Registers the device pages and their API. */
 export function registerDevices(app: SetupHono, shared: SetupShared): void {
   const { store } = shared.deps;
+  // Always on, in memory only (src/log/recent_requests.ts), filled by the EAS app's traffic meter.
+  const recentOf = (device: number): RecentRequest[] => shared.deps.traffic?.recent.of(device) ?? [];
   const deviceOf = (c: SetupContext): DeviceRecord | undefined => {
     const id = Number(c.req.param("id"));
     return Number.isSafeInteger(id) ? store.devices.byId(id) : undefined;
@@ -108,7 +123,6 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
     const label = `${device.user}/${device.deviceId}`;
     const tracer = shared.deps.tracer;
     const until = tracer?.tracingUntil(device.id);
-    const entries = tracer?.entries(device.id).slice(-20).reverse() ?? [];
     const traceHtml = !tracer
       ? "<p class='muted'>Tracing is not available</p>"
       : `${
@@ -128,15 +142,7 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
             }</select><button type="submit">Start tracing</button>`,
           )
       }<p><a href="/devices/${device.id}/trace">View the trace</a> · <a href="/devices/${device.id}/trace.txt">Download for support</a></p>`;
-    const lastRequests = entries.length
-      ? `<table><tr><th>Time (UTC)</th><th>Command</th><th>HTTP</th><th>ms</th></tr>${
-        entries.map((e) =>
-          `<tr><td>${when(e.at)}</td><td>${
-            escapeHtml(e.command)
-          }</td><td>${e.status}</td><td>${e.ms}</td></tr>`
-        ).join("")
-      }</table>`
-      : `<p class="muted">No requests recorded: start tracing to record this device's requests.</p>`;
+    const lastRequests = lastRequestsHtml(recentOf(device.id));
     const accountOnly = device.protocolVersion === "16.1"
       ? `<button type="submit" class="danger" name="kind" value="account" data-confirm="Remove the account ${
         escapeHtml(device.user)
@@ -205,6 +211,7 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
   };
   const remove = (device: DeviceRecord): string => {
     shared.admin.deleteDevice(device.user, device.deviceId);
+    shared.deps.traffic?.recent.forget(device.id);
     return "Partnership deleted";
   };
   const trace = (device: DeviceRecord, minutes: number | undefined): string => {
@@ -309,6 +316,7 @@ export function registerDevices(app: SetupHono, shared: SetupShared): void {
       ...deviceJson(device),
       admin: shared.admin.devices(device.user).find((v) => v.deviceId === device.deviceId) ?? null,
       tracingUntil: shared.deps.tracer?.tracingUntil(device.id) ?? null,
+      lastRequests: recentOf(device.id).map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
     });
   });
   const apiAction = (

@@ -251,8 +251,9 @@ ${
   });
 
   app.post("/logout", (c) => {
-    const id = getCookie(c, SESSION_COOKIE);
-    if (id) sessions.delete(id);
+    // Behind the session gate, so only a logged-in admin (with the CSRF token) gets here.
+    sessions.delete(c.get("session").id);
+    shared.audit("admin.logout", { detail: `from ${remoteAddress(c)}` });
     setCookie(c, SESSION_COOKIE, "", { maxAge: 0 });
     return c.redirect("/login", 303);
   });

@@ -6,6 +6,7 @@
  * @module
  */
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type Box, startBox } from "../integration/fixture.ts";
 
 /** Where Debian's chromium-headless-shell package puts the binary (`dpkg -L chromium-headless-shell`). */
 export const CHROMIUM = Deno.env.get("PUSHBRIDGE_CHROMIUM") ?? "/usr/bin/chromium-headless-shell";
@@ -62,4 +63,38 @@ export async function openBrowser(viewport = { width: 1100, height: 800 }): Prom
       await Deno.remove(profile, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** The admin password the console tests' boxes are installed with. */
+export const ADMIN_PASSWORD = "seeded-admin-pw";
+
+/**
+ * A browser test against a box (tests/integration/fixture.ts: the harness's
+ * mailstore, the seeded admin password): skipped without Chromium, a failure
+ * leaves the screenshot `failure-<failureShot>`, box and browser always close.
+ */
+export function consoleTest(
+  name: string,
+  failureShot: string,
+  run: (box: Box, browser: TestBrowser) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !chromiumInstalled(),
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const box = await startBox({ env: { PUSHBRIDGE_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+      const browser = await openBrowser();
+      try {
+        await run(box, browser);
+      } catch (error) {
+        await browser.shot(`failure-${failureShot}`).catch(() => {});
+        throw error;
+      } finally {
+        await browser.close();
+        await box.stop();
+      }
+    },
+  });
 }

@@ -4,6 +4,9 @@
  *
  * @module
  */
+import { resolveSettings } from "../../src/config/settings.ts";
+import { silentLogger } from "../../src/log/logger.ts";
+import { type RunningServer, startPushbridge } from "../../src/server.ts";
 
 /** An admin session on a running setup page. */
 export interface AdminSession {
@@ -63,6 +66,57 @@ export async function adminSession(url: string, password: string): Promise<Admin
         body: JSON.stringify(body),
       });
       return { status: response.status, body: await response.json() };
+    },
+  };
+}
+
+/** The admin password the test boxes are installed with. */
+export const SEEDED_ADMIN_PASSWORD = "seeded-admin-pw";
+
+/** A box started the way `pushbridge serve` starts it, on loopback ports, with a fresh data dir. */
+export interface SetupBox {
+  server: RunningServer;
+  dataDir: string;
+  /** The environment the box runs with (it re-reads it when it applies settings). */
+  env: Record<string, string>;
+  /** Logs in on the setup page with the seeded password. */
+  admin(): Promise<AdminSession>;
+  /** Stops the box and removes its data dir. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a box with no mailstore unless `extraEnv` names one: EAS and setup
+ * page on free loopback ports, the seeded admin password, and the same
+ * environment passed for applying saved settings.
+ */
+export async function startSetupBox(
+  prefix: string,
+  extraEnv: Record<string, string> = {},
+): Promise<SetupBox> {
+  const dataDir = await Deno.makeTempDir({ prefix });
+  const env = {
+    PUSHBRIDGE_DATA: dataDir,
+    PUSHBRIDGE_LISTEN: "127.0.0.1:0",
+    PUSHBRIDGE_SETUP_LISTEN: "127.0.0.1:0",
+    PUSHBRIDGE_ADMIN_PASSWORD: SEEDED_ADMIN_PASSWORD,
+    ...extraEnv,
+  };
+  let server: RunningServer;
+  try {
+    server = await startPushbridge(resolveSettings(env), silentLogger, { env });
+  } catch (error) {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  return {
+    server,
+    dataDir,
+    env,
+    admin: () => adminSession(server.setupUrl, SEEDED_ADMIN_PASSWORD),
+    async close() {
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
 }

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { resolveSettings } from "../../src/config/settings.ts";
-import { silentLogger } from "../../src/log/logger.ts";
-import { startPushbridge } from "../../src/server.ts";
 import { settingsToApply } from "../../src/setup/apply_settings.ts";
 import { EasClient } from "../../tools/eas_client/client.ts";
 import { startMailstore } from "../harness/mod.ts";
-import { adminSession } from "./_session.ts";
+import { startSetupBox } from "./_session.ts";
 
 Deno.test("settingsToApply() takes what changed in the store and keeps listeners, certificate and host name until a restart", () => {
   const boxEnv = {
@@ -57,15 +55,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const mailstore = await startMailstore({ postfix: false, sieve: false });
-    const dataDir = await Deno.makeTempDir({ prefix: "pushbridge-apply-" });
-    const env = {
-      PUSHBRIDGE_DATA: dataDir,
-      PUSHBRIDGE_LISTEN: "127.0.0.1:0",
-      PUSHBRIDGE_SETUP_LISTEN: "127.0.0.1:0",
-      PUSHBRIDGE_ADMIN_PASSWORD: "seeded-admin-pw",
-    };
     // The box re-reads the same environment when it applies settings, as `pushbridge serve` does.
-    const server = await startPushbridge(resolveSettings(env), silentLogger, { env });
+    const box = await startSetupBox("pushbridge-apply-");
+    const server = box.server;
     const alice = mailstore.users[0]!;
     const phone = (password: string) =>
       new EasClient({
@@ -87,7 +79,7 @@ Deno.test({
       }
     };
     try {
-      const admin = await adminSession(server.setupUrl, "seeded-admin-pw");
+      const admin = await box.admin();
       // No mailstore yet: the box cannot check any password.
       assert.equal(await folderSync(alice.password), 503);
       const before = await admin.json("/api/status");
@@ -117,9 +109,8 @@ Deno.test({
       assert.notEqual(await folderSync(alice.password), 503);
       assert.ok(server.store.audit.list().some((e) => e.action === "settings.applied"));
     } finally {
-      await server.close();
+      await box.close();
       await mailstore.stop();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   },
 });

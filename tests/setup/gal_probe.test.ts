@@ -3,18 +3,15 @@
  * directory test, and the shared CardDAV address book with its service account.
  */
 import assert from "node:assert/strict";
-import { resolveSettings } from "../../src/config/settings.ts";
 import { CARDDAV_GAL_PASSWORD_ENV, GAL_SETTINGS } from "../../src/bridge/gal/mod.ts";
 import { LDAP_GAL_SETTINGS } from "../../src/bridge/gal/ldap_source.ts";
-import { silentLogger } from "../../src/log/logger.ts";
-import { startPushbridge } from "../../src/server.ts";
 import { probeLdap } from "../../src/setup/_probes.ts";
 import { startRadicale } from "../harness/_radicale.ts";
 import { stopServer } from "../harness/_process.ts";
 import { startSlapd } from "../harness/_slapd.ts";
 import { freePort } from "../harness/free_port.ts";
 import { startBox } from "../integration/fixture.ts";
-import { adminSession } from "./_session.ts";
+import { adminSession, SEEDED_ADMIN_PASSWORD, startSetupBox } from "./_session.ts";
 
 Deno.test("the directory test starts TLS before the bind, and names a server without StartTLS", async () => {
   const required = await startSlapd({ people: 3, tls: "required" });
@@ -65,14 +62,8 @@ Deno.test({
     const radicaleDir = await Deno.makeTempDir({ prefix: "pushbridge-galwiz-" });
     const port = freePort();
     const radicale = await startRadicale({ dir: radicaleDir, port, users });
-    const dataDir = await Deno.makeTempDir({ prefix: "pushbridge-galwiz-data-" });
-    const env = {
-      PUSHBRIDGE_DATA: dataDir,
-      PUSHBRIDGE_LISTEN: "127.0.0.1:0",
-      PUSHBRIDGE_SETUP_LISTEN: "127.0.0.1:0",
-      PUSHBRIDGE_ADMIN_PASSWORD: "seeded-admin-pw",
-    };
-    const server = await startPushbridge(resolveSettings(env), silentLogger, { env });
+    const box = await startSetupBox("pushbridge-galwiz-data-");
+    const server = box.server;
     try {
       // The directory account's book with two people (Radicale owner_only: only it may read it).
       const auth = { Authorization: "Basic " + btoa("directory:directory-secret") };
@@ -97,7 +88,7 @@ Deno.test({
         assert.equal(put.status, 201);
       }
 
-      const admin = await adminSession(server.setupUrl, "seeded-admin-pw");
+      const admin = await box.admin();
       const form = await admin.text("/wizard/mailstore");
       for (const field of ["ldapStartTls", "galCarddavUrl", "galCarddavUser", "galCarddavPassword"]) {
         assert.match(form, new RegExp(`id="${field}"`));
@@ -153,9 +144,8 @@ Deno.test({
       assert.equal(settings.get(GAL_SETTINGS.carddavPassword), undefined);
       assert.ok(!JSON.stringify(server.store.audit.list()).includes("directory-secret"));
     } finally {
-      await server.close();
+      await box.close();
       await stopServer(radicale);
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       await Deno.remove(radicaleDir, { recursive: true }).catch(() => {});
     }
   },
@@ -179,7 +169,7 @@ Deno.test({
       // Loopback alone would mean no StartTLS; the explicit setting asks for it, and the box
       // trusts only the mailstore's CA, not the one that signed slapd's certificate.
       settings.set(LDAP_GAL_SETTINGS.startTls, "true");
-      const admin = await adminSession(box.server.setupUrl, "seeded-admin-pw");
+      const admin = await adminSession(box.server.setupUrl, SEEDED_ADMIN_PASSWORD);
       const status = await admin.json("/api/status");
       const gal = status.mailstore.find((r: { service: string }) => r.service === "GAL/LDAP");
       assert.equal(gal.ok, false);

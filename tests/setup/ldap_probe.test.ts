@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import { resolveSettings } from "../../src/config/settings.ts";
 import { LDAP_GAL_SETTINGS } from "../../src/bridge/gal/ldap_source.ts";
-import { silentLogger } from "../../src/log/logger.ts";
-import { startPushbridge } from "../../src/server.ts";
 import { probeLdap } from "../../src/setup/_probes.ts";
 import { startSlapd } from "../harness/_slapd.ts";
-import { adminSession } from "./_session.ts";
+import { startSetupBox } from "./_session.ts";
 
 Deno.test({
   name:
@@ -82,16 +79,10 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const slapd = await startSlapd({ people: 2 });
-    const dataDir = await Deno.makeTempDir({ prefix: "pushbridge-ldap-" });
-    const env = {
-      PUSHBRIDGE_DATA: dataDir,
-      PUSHBRIDGE_LISTEN: "127.0.0.1:0",
-      PUSHBRIDGE_SETUP_LISTEN: "127.0.0.1:0",
-      PUSHBRIDGE_ADMIN_PASSWORD: "seeded-admin-pw",
-    };
-    const server = await startPushbridge(resolveSettings(env), silentLogger, { env });
+    const box = await startSetupBox("pushbridge-ldap-");
+    const server = box.server;
     try {
-      const admin = await adminSession(server.setupUrl, "seeded-admin-pw");
+      const admin = await box.admin();
       const form = await admin.text("/wizard/mailstore");
       for (const field of ["ldapUrl", "ldapBaseDn", "ldapBindDn", "ldapBindPassword", "ldapFilter"]) {
         assert.match(form, new RegExp(`id="${field}"`));
@@ -138,9 +129,8 @@ Deno.test({
       for (const key of Object.values(LDAP_GAL_SETTINGS)) assert.equal(settings.get(key), undefined, key);
       assert.ok(!JSON.stringify(server.store.audit.list()).includes(slapd.bindPassword));
     } finally {
-      await server.close();
+      await box.close();
       await slapd.stop();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { NOTIFY_SETTINGS } from "../../src/admin/notifier.ts";
-import { resolveSettings } from "../../src/config/settings.ts";
-import { silentLogger } from "../../src/log/logger.ts";
-import { startPushbridge } from "../../src/server.ts";
 import { startMailstore } from "../harness/mod.ts";
 import { peekMessage, uidsOf, waitForCount } from "../integration/send_fixture.ts";
-import { adminSession } from "./_session.ts";
+import { startSetupBox } from "./_session.ts";
 
 Deno.test({
   name:
@@ -14,19 +11,14 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const mailstore = await startMailstore({ postfix: true, sieve: false });
-    const dataDir = await Deno.makeTempDir({ prefix: "pushbridge-notify-" });
-    const env = {
-      PUSHBRIDGE_DATA: dataDir,
-      PUSHBRIDGE_LISTEN: "127.0.0.1:0",
-      PUSHBRIDGE_SETUP_LISTEN: "127.0.0.1:0",
-      PUSHBRIDGE_ADMIN_PASSWORD: "seeded-admin-pw",
+    const box = await startSetupBox("pushbridge-notify-", {
       PUSHBRIDGE_SMTP_URL: mailstore.smtpUrl,
       PUSHBRIDGE_MAILSTORE_CA: mailstore.caFile,
-    };
-    const server = await startPushbridge(resolveSettings(env), silentLogger, { env });
+    });
+    const server = box.server;
     const [alice, bob] = mailstore.users as [typeof mailstore.users[0], typeof mailstore.users[0]];
     try {
-      const admin = await adminSession(server.setupUrl, "seeded-admin-pw");
+      const admin = await box.admin();
       const page = await admin.text("/notifications");
       assert.match(page, /id="sender"/);
       assert.match(page, /stored in the box's database/);
@@ -95,9 +87,8 @@ Deno.test({
       await admin.post("/notifications", { sender: "", login: "", admin: "" });
       assert.equal(server.store.settings.get(NOTIFY_SETTINGS.password), undefined);
     } finally {
-      await server.close();
+      await box.close();
       await mailstore.stop();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   },
 });
