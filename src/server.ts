@@ -265,6 +265,7 @@ export async function startPushbridge(
   const setupApp = createSetupApp({
     store,
     settings,
+    env: options.env ?? Deno.env.toObject(),
     tracer,
     traffic,
     push,

@@ -316,7 +316,7 @@ function observe(
 ): Response {
   const ms = Math.round(performance.now() - started);
   const command = seen.command ?? new URL(c.req.url).searchParams.get("Cmd") ?? "?";
-  deps.traffic?.count(command, response.status, ms);
+  deps.traffic?.count(command, response.status, ms, seen.device);
   const tracer = deps.tracer;
   if (!tracer || seen.device === undefined || !tracer.isTracing(seen.device)) return response;
   const device = seen.device;
