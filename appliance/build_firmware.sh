@@ -6,7 +6,8 @@
 #                                         runtime for the target is available
 #   dist/pushbridge-<arch>-linux-bundle/  the offline fallback that always builds:
 #                                         bin/pushbridge (wrapper), lib/deno (the pinned
-#                                         runtime from npm), lib/pushbridge.js (deno bundle)
+#                                         runtime from npm), lib/pushbridge.js (deno bundle),
+#                                         lib/photo_worker.js (the photo resizer's Web Worker)
 #   dist/pushbridge-<arch>-linux-bundle.tar.gz   the same, packed (input of sign_update.ts)
 #
 # denort is looked up in DENORT_BIN_<ARCH> (DENORT_BIN_X86_64, DENORT_BIN_AARCH64),
@@ -55,6 +56,14 @@ VERSION=$(sed -n 's/^export const VERSION = "\(.*\)";$/\1/p' src/version.ts)
 # the runtime provides. npm packages (hono) are bundled in.
 "$DENO" bundle --quiet --platform deno --frozen -o "$BUILD/pushbridge.js" src/main.ts
 echo "bundle: $BUILD/pushbridge.js ($(wc -c < "$BUILD/pushbridge.js") bytes)"
+# Web Worker entries are modules of their own: a bundle cannot inline them. Each is
+# bundled beside pushbridge.js, where the code starting it looks when it runs from a .js
+# file (src/image/fit_photo_off_thread.ts); deno compile embeds them with --include.
+WORKERS="src/image/photo_worker.ts"
+for worker in $WORKERS; do
+  "$DENO" bundle --quiet --platform deno --frozen -o "$BUILD/$(basename "$worker" .ts).js" "$worker"
+done
+INCLUDES=$(for worker in $WORKERS; do printf ' --include %s' "$worker"; done)
 
 # Fetches the pinned deno runtime for a target from the npm registry into the cache
 # dir. The exact version comes first; when the registry lacks it for that platform
@@ -93,6 +102,7 @@ build_fallback() {
   rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/lib"
   cp "$runtime" "$out.tmp/lib/deno"
   cp "$BUILD/pushbridge.js" "$out.tmp/lib/pushbridge.js"
+  for worker in $WORKERS; do cp "$BUILD/$(basename "$worker" .ts).js" "$out.tmp/lib/"; done
   sed "s/@PERMISSIONS@/$PERMISSIONS/" appliance/files/pushbridge-wrapper.sh > "$out.tmp/bin/pushbridge"
   chmod 0755 "$out.tmp/bin/pushbridge" "$out.tmp/lib/deno"
   printf 'version=%s\narch=%s\nkind=bundle\nruntime=%s\n' "$VERSION" "$arch" \
@@ -137,9 +147,9 @@ for arch in "$@"; do
   fi
   rm -f "$DIST/pushbridge-$arch-linux"
   if [ "$denort" = cache ]; then
-    "$DENO" compile --quiet --frozen $PERMISSIONS --target "$triple" -o "$DIST/pushbridge-$arch-linux" src/main.ts
+    "$DENO" compile --quiet --frozen $PERMISSIONS $INCLUDES --target "$triple" -o "$DIST/pushbridge-$arch-linux" src/main.ts
   else
-    DENORT_BIN="$denort" "$DENO" compile --quiet --frozen $PERMISSIONS --target "$triple" \
+    DENORT_BIN="$denort" "$DENO" compile --quiet --frozen $PERMISSIONS $INCLUDES --target "$triple" \
       -o "$DIST/pushbridge-$arch-linux" src/main.ts
   fi
   echo "compiled: $DIST/pushbridge-$arch-linux"

@@ -1,7 +1,7 @@
 /**
- * Limits of the photo resizer, each with its reason. Decoding runs in the
- * request that syncs a contact, on a small box: the bounds keep one hostile
- * or oversized photo from taking the memory of every other request.
+ * Limits of the photo resizer, each with its reason. Decoding runs in a
+ * worker on a small box (2 cores): the bounds keep one hostile or oversized
+ * photo from taking the memory or the time of every other request.
  */
 
 /**
@@ -35,3 +35,29 @@ export const MAX_ATTEMPTS = 12;
 
 /** Resized photos remembered (by content hash), so the next Sync of the same card does not resize again. */
 export const CACHE_ENTRIES = 128;
+
+/**
+ * Photo workers running at once: one. The appliance has two cores; one
+ * stays for the event loop (held Pings, other phones' Syncs) while the
+ * other resizes.
+ */
+export const PHOTO_WORKERS = 1;
+
+/**
+ * Photos waiting for a worker at most. A Sync fetches its items one after
+ * the other, so each request waits on one photo at a time; beyond this many
+ * waiting the server is flooded and a photo is left out (and logged) rather
+ * than queued for minutes.
+ */
+export const PHOTO_QUEUE = 16;
+
+/**
+ * Time one photo may take in the worker (ms). A 24 MP JPEG (MAX_SOURCE_PIXELS)
+ * decodes in about 10 s on the x86 build machine, more on the ARM box; past
+ * this the worker is stopped and the photo left out, so the Sync that asked
+ * answers instead of waiting on it forever.
+ */
+export const PHOTO_TIMEOUT_MS = 30_000;
+
+/** An idle worker is stopped after this long (ms): its heap (decoders, cache) is not kept for nothing. */
+export const PHOTO_WORKER_IDLE_MS = 30_000;

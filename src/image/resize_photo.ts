@@ -46,29 +46,51 @@ const cache = new Map<string, PhotoFit>();
  * `maxBytes` made from them; `ok: false` with the reason when the photo
  * cannot be decoded or cannot be made small enough. Never throws for bad
  * input. Results are remembered by content, so syncing the same card again
- * costs a hash, not a resize.
+ * costs a hash, not a resize. Runs on the calling thread (a large photo
+ * takes seconds); servers use fitPhotoOffThread() (fit_photo_off_thread.ts).
  */
 export function fitPhoto(bytes: Uint8Array, maxBytes: number): PhotoFit {
   if (bytes.length <= maxBytes) return { ok: true, bytes, resized: false };
-  const key = `${maxBytes}:${bytes.length}:${contentHash(bytes)}`;
+  const key = photoCacheKey(bytes, maxBytes);
+  const known = cachedPhotoFit(key);
+  if (known) return known;
+  const result = computePhotoFit(bytes, maxBytes);
+  rememberPhotoFit(key, result);
+  return result;
+}
+
+/** The content key under which a fit of `bytes` to `maxBytes` is remembered. */
+export function photoCacheKey(bytes: Uint8Array, maxBytes: number): string {
+  return `${maxBytes}:${bytes.length}:${contentHash(bytes)}`;
+}
+
+/** A remembered fit (marked most recently used), or undefined. */
+export function cachedPhotoFit(key: string): PhotoFit | undefined {
   const known = cache.get(key);
   if (known) {
     // Most recently used last.
     cache.delete(key);
     cache.set(key, known);
-    return known;
   }
-  let result: PhotoFit;
+  return known;
+}
+
+/** Remembers a fit under its content key, forgetting the least recently used beyond CACHE_ENTRIES. */
+export function rememberPhotoFit(key: string, fit: PhotoFit): void {
+  cache.set(key, fit);
+  if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+}
+
+/** fitPhoto() without the cache: the decode and resize themselves (what the photo worker runs). */
+export function computePhotoFit(bytes: Uint8Array, maxBytes: number): PhotoFit {
+  if (bytes.length <= maxBytes) return { ok: true, bytes, resized: false };
   try {
     const { image, orientation } = decodeImage(bytes);
-    result = shrink(image, orientation, maxBytes);
+    return shrink(image, orientation, maxBytes);
   } catch (error) {
     if (!(error instanceof PhotoDecodeError)) throw error;
-    result = { ok: false, reason: error.message };
+    return { ok: false, reason: error.message };
   }
-  cache.set(key, result);
-  if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
-  return result;
 }
 
 /**

@@ -46,7 +46,7 @@ import {
   uidOfIcs,
 } from "./event_map.ts";
 import { icsFromNote, icsFromTask, noteFromIcs, taskFromIcs } from "./todo_map.ts";
-import { contactFromVcard, vcardFromContact } from "./vcard_map.ts";
+import { contactFromVcardAsync, vcardFromContactAsync } from "./vcard_map.ts";
 import { parseComponents, prop, text } from "./ical.ts";
 import {
   answeredEvent,
@@ -655,7 +655,7 @@ class DavCollectionSource implements SyncSource<ModelObject> {
     }
   }
 
-  #read(href: string, data: string, selfEmails: string[]): ModelObject {
+  async #read(href: string, data: string, selfEmails: string[]): Promise<ModelObject> {
     const prefs = this.options.bodyPreferences;
     switch (this.component) {
       case "VEVENT":
@@ -665,7 +665,8 @@ class DavCollectionSource implements SyncSource<ModelObject> {
       case "VJOURNAL":
         return noteFromIcs(data, prefs);
       case "VCARD": {
-        const read = contactFromVcard(data, prefs);
+        // A large PHOTO is resized in the photo worker: the event loop keeps serving meanwhile.
+        const read = await contactFromVcardAsync(data, prefs);
         // The contact still syncs, without the picture (MS-ASCNTC 2.2.2.58 bounds it; see image/limits.ts).
         if (read.photoLeftOut) this.o.log?.("dav.photo_left_out", { href, reason: read.photoLeftOut });
         return read.contact;
@@ -689,7 +690,7 @@ class DavCollectionSource implements SyncSource<ModelObject> {
       case "VJOURNAL":
         return icsFromNote(item, stored).ics;
       case "VCARD":
-        return vcardFromContact(item, stored).vcf;
+        return (await vcardFromContactAsync(item, stored)).vcf;
     }
   }
 
@@ -706,7 +707,7 @@ class DavCollectionSource implements SyncSource<ModelObject> {
       try {
         yield {
           id: known.id,
-          item: this.#read(got.href, got.data, selfEmails),
+          item: await this.#read(got.href, got.data, selfEmails),
           state: { id: known.id, token: got.etag, date: Math.min(known.date, FAR_FUTURE) },
         };
       } catch (error) {

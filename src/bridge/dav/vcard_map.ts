@@ -8,7 +8,8 @@
  */
 import type { BodyPreference } from "../../backend/mail.ts";
 import type { Contact } from "../../eas/model/contacts.ts";
-import { fitPhoto } from "../../image/resize_photo.ts";
+import { fitPhoto, type PhotoFit } from "../../image/resize_photo.ts";
+import { fitPhotoOffThread } from "../../image/fit_photo_off_thread.ts";
 import { CONTACT_PICTURE_MAX_BYTES } from "../../image/limits.ts";
 import { bodyOf, textOfBody } from "./_body.ts";
 import {
@@ -136,19 +137,59 @@ function formatDateValue(date: Date, version: string): string {
 /**
  * Reads a vCard into an EAS contact. `picture: false` skips the PHOTO (a
  * name or address lookup has no use for it, and fitting a large one to the
- * phone's limit costs a decode).
+ * phone's limit costs a decode). A large PHOTO is resized on this thread,
+ * which takes seconds: a server uses contactFromVcardAsync().
  */
 export function contactFromVcard(
   vcf: string,
   bodyPreferences: readonly BodyPreference[] = [],
   options: { picture?: boolean } = {},
 ): ContactRead {
-  const card = parseComponents(vcf).find((c) => c.name === "VCARD");
-  if (!card) throw new ContactMappingError("No VCARD component");
-  return readCard(card, bodyPreferences, options.picture ?? true);
+  const card = cardOf(vcf);
+  return readCard(card, bodyPreferences, options.picture ?? true, fitContactPhoto);
 }
 
-function readCard(card: Component, prefs: readonly BodyPreference[], withPicture = true): ContactRead {
+/**
+ * contactFromVcard() with a large PHOTO resized in the photo worker, so the
+ * event loop keeps answering other requests meanwhile. A photo the worker
+ * cannot fit in time is left out (`photoLeftOut` says why).
+ */
+export async function contactFromVcardAsync(
+  vcf: string,
+  bodyPreferences: readonly BodyPreference[] = [],
+  options: { picture?: boolean } = {},
+): Promise<ContactRead> {
+  const card = cardOf(vcf);
+  const withPicture = options.picture ?? true;
+  const fitted = withPicture ? await fitCardPhotoOffThread(card) : undefined;
+  return readCard(card, bodyPreferences, withPicture, () => fitted ?? NOT_FITTED);
+}
+
+function cardOf(vcf: string): Component {
+  const card = parseComponents(vcf).find((c) => c.name === "VCARD");
+  if (!card) throw new ContactMappingError("No VCARD component");
+  return card;
+}
+
+/** A card's photo as the phone may get it (base64), or why it is left out. */
+type PictureFit = { ok: true; base64: string } | { ok: false; reason: string };
+
+const NOT_FITTED: PictureFit = { ok: false, reason: "PHOTO was not prepared" };
+
+/** The inline data (base64, unfolded) of a PHOTO property; undefined for a URI. */
+function photoBase64(photo: Property): string | undefined {
+  const encoding = param(photo, "ENCODING")?.toLowerCase();
+  const data = /^data:[^,]*;base64,(.*)$/s.exec(photo.value)?.[1] ??
+    (encoding === "b" || encoding === "base64" ? photo.value : undefined);
+  return data?.replace(/\s/g, "");
+}
+
+function readCard(
+  card: Component,
+  prefs: readonly BodyPreference[],
+  withPicture: boolean,
+  fit: (base64: string) => PictureFit,
+): ContactRead {
   const contact: Contact = {};
   const sources = new Map<keyof Contact, Property>();
   const set = (field: keyof Contact, value: string | undefined, source: Property) => {
@@ -241,13 +282,10 @@ function readCard(card: Component, prefs: readonly BodyPreference[], withPicture
   const photo = withPicture ? prop(card, "PHOTO") : undefined;
   let photoLeftOut: string | undefined;
   if (photo) {
-    const data = /^data:[^,]*;base64,(.*)$/s.exec(photo.value)?.[1] ??
-      (param(photo, "ENCODING")?.toLowerCase() === "b" || param(photo, "ENCODING")?.toLowerCase() === "base64"
-        ? photo.value
-        : undefined);
+    const data = photoBase64(photo);
     if (data) {
       // The phone's limit (MS-ASCNTC 2.2.2.58): a larger photo is resized; the server keeps the original.
-      const fitted = fitContactPhoto(data.replace(/\s/g, ""));
+      const fitted = fit(data);
       if (fitted.ok) {
         contact.picture = fitted.base64;
         sources.set("picture", photo);
@@ -261,17 +299,34 @@ function readCard(card: Component, prefs: readonly BodyPreference[], withPicture
   return photoLeftOut === undefined ? { contact, sources } : { contact, sources, photoLeftOut };
 }
 
-/** A card's base64 photo as the phone may get it: itself when small enough, else a smaller JPEG. */
-function fitContactPhoto(base64: string): { ok: true; base64: string } | { ok: false; reason: string } {
+/** A card's base64 photo as the phone may get it: itself when small enough, else a smaller JPEG (on this thread). */
+function fitContactPhoto(base64: string): PictureFit {
+  const bytes = photoToFit(base64);
+  return bytes instanceof Uint8Array ? pictureOf(fitPhoto(bytes, CONTACT_PICTURE_MAX_BYTES), base64) : bytes;
+}
+
+/** The PHOTO of a card fitted in the photo worker; undefined when the card has no inline photo. */
+async function fitCardPhotoOffThread(card: Component): Promise<PictureFit | undefined> {
+  const photo = prop(card, "PHOTO");
+  const base64 = photo ? photoBase64(photo) : undefined;
+  if (!base64) return undefined;
+  const bytes = photoToFit(base64);
+  if (!(bytes instanceof Uint8Array)) return bytes;
+  return pictureOf(await fitPhotoOffThread(bytes, CONTACT_PICTURE_MAX_BYTES), base64);
+}
+
+/** The bytes to resize, or the answer without resizing: the photo itself when small enough, or why not. */
+function photoToFit(base64: string): Uint8Array | PictureFit {
   // 48 KB of base64 is the 36 KB of bytes the limit names; such a photo goes as it is, undecoded.
   if (base64.length <= Math.ceil(CONTACT_PICTURE_MAX_BYTES / 3) * 4) return { ok: true, base64 };
-  let bytes: Uint8Array;
   try {
-    bytes = Uint8Array.fromBase64(base64);
+    return Uint8Array.fromBase64(base64);
   } catch {
     return { ok: false, reason: "PHOTO is not valid base64" };
   }
-  const fit = fitPhoto(bytes, CONTACT_PICTURE_MAX_BYTES);
+}
+
+function pictureOf(fit: PhotoFit, base64: string): PictureFit {
   if (!fit.ok) return fit;
   return { ok: true, base64: fit.resized ? fit.bytes.toBase64() : base64 };
 }
@@ -290,14 +345,36 @@ export interface ContactWrite {
 
 /**
  * Merges an EAS contact into the stored vCard (or a new 3.0 card) and
- * serialises it.
+ * serialises it. A large stored PHOTO is fitted again on this thread to
+ * tell whether the phone changed it: a server uses vcardFromContactAsync().
  */
 export function vcardFromContact(contact: Contact, stored: string | undefined, uid?: string): ContactWrite {
-  const card: Component = stored
-    ? parseComponents(stored).find((c) => c.name === "VCARD") ?? emptyCard(uid)
-    : emptyCard(uid);
+  const card = storedCard(stored, uid);
+  return writeCard(contact, card, readCard(card, [], true, fitContactPhoto));
+}
+
+/**
+ * vcardFromContact() with the stored PHOTO fitted in the photo worker (a
+ * content-cache hit when the phone got the card from this server lately).
+ */
+export async function vcardFromContactAsync(
+  contact: Contact,
+  stored: string | undefined,
+  uid?: string,
+): Promise<ContactWrite> {
+  const card = storedCard(stored, uid);
+  const fitted = await fitCardPhotoOffThread(card);
+  return writeCard(contact, card, readCard(card, [], true, () => fitted ?? NOT_FITTED));
+}
+
+function storedCard(stored: string | undefined, uid: string | undefined): Component {
+  return stored ? parseComponents(stored).find((c) => c.name === "VCARD") ?? emptyCard(uid) : emptyCard(uid);
+}
+
+/** The card with the phone's contact merged in: only what the phone changed against `read` is rewritten. */
+function writeCard(contact: Contact, card: Component, read: ContactRead): ContactWrite {
   const version = prop(card, "VERSION")?.value ?? "3.0";
-  const { contact: exported, sources } = readCard(card, []);
+  const { contact: exported, sources } = read;
   const c = contact as Record<string, unknown>;
   const e = exported as Record<string, unknown>;
   const touched = (f: keyof Contact) => c[f] !== undefined || e[f] !== undefined;
