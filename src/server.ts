@@ -15,7 +15,9 @@ import { ImapConnectionPool } from "./bridge/imap/connection_pool.ts";
 import { DavBackend } from "./bridge/dav/dav_backend.ts";
 import { DavClient, type DavHomes } from "./bridge/dav/dav_client.ts";
 import { searchContacts } from "./bridge/dav/contact_search.ts";
-import { DavAvailability } from "./bridge/gal/availability.ts";
+import { easMeetingRequest, meetingRequestFromIcs } from "./bridge/dav/meeting.ts";
+import type { MeetingRequestReader } from "./backend/mail.ts";
+import { DavAvailability } from "./bridge/dav/availability.ts";
 import { ImapMailBackend } from "./bridge/imap/mail_backend.ts";
 import { ImapMailOperations } from "./bridge/imap/folder_ops.ts";
 import { SmtpSubmitter } from "./bridge/smtp/smtp_submitter.ts";
@@ -103,7 +105,7 @@ export async function startPushbridge(
     const backendFor = (credentials: Credentials): CompositeBackend => {
       const sources: FolderSource[] = [];
       // The mail backend is the folder source of IMAP folders and serves their items (Sync, ItemOperations).
-      if (imapPool) sources.push(new ImapMailBackend(imapPool, credentials));
+      if (imapPool) sources.push(new ImapMailBackend(imapPool, credentials, { readMeetingRequest }));
       // Calendars, contacts, tasks and notes over CalDAV/CardDAV with the user's own credentials.
       if (settings.davUrl) {
         const davUrl = settings.davUrl;
@@ -381,3 +383,9 @@ function userServices(
     return services;
   };
 }
+
+/** iMIP invitations in mail become the Email's MeetingRequest through the calendar bridge's iCalendar reader. */
+const readMeetingRequest: MeetingRequestReader = (ics) => {
+  const fields = meetingRequestFromIcs(ics);
+  return fields ? easMeetingRequest(fields) : undefined;
+};

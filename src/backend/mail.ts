@@ -1,4 +1,4 @@
-import type { Email } from "../eas/model/email.ts";
+import type { Email, MeetingRequest } from "../eas/model/email.ts";
 import type { FolderSource } from "./types.ts";
 
 /**
@@ -37,6 +37,14 @@ export interface BodyPreference {
   /** Characters of plain-text preview wanted (14.0+), 0 for none. */
   preview?: number;
 }
+
+/**
+ * Reads the MeetingRequest of an iMIP text/calendar body (MS-ASEMAIL
+ * 2.2.2.48), or undefined when it is no invitation or cancellation. The
+ * calendar bridge owns iCalendar; the composition root hands its reader to
+ * the mail bridge, so neither bridge imports the other.
+ */
+export type MeetingRequestReader = (ics: string) => MeetingRequest | undefined;
 
 /** How an Email is converted for a device. */
 export interface EmailOptions {

@@ -1,5 +1,4 @@
-import type { EmailOptions } from "../../backend/mail.ts";
-import { easMeetingRequest, meetingRequestFromIcs } from "../dav/meeting.ts";
+import type { EmailOptions, MeetingRequestReader } from "../../backend/mail.ts";
 import { type Attachment, BODY_TYPE } from "../../eas/model/airsyncbase.ts";
 import { type Email, FLAG_STATUS, IMPORTANCE, LAST_VERB, MESSAGE_CLASS } from "../../eas/model/email.ts";
 import {
@@ -156,8 +155,17 @@ export function changeableProperties(flags: readonly string[], version: string):
   return email;
 }
 
-/** Converts a message to an EAS Email for a device, following its body preferences. */
-export function emailOfView(view: MessageView, meta: MessageMeta, options: EmailOptions): Email {
+/**
+ * Converts a message to an EAS Email for a device, following its body
+ * preferences; `readMeetingRequest` (the calendar bridge's, given by the
+ * composition root) fills MeetingRequest from an iMIP body.
+ */
+export function emailOfView(
+  view: MessageView,
+  meta: MessageMeta,
+  options: EmailOptions,
+  readMeetingRequest?: MeetingRequestReader,
+): Email {
   const h = view.headers;
   const email: Email = {};
   const to = addresses(h, "to");
@@ -177,8 +185,8 @@ export function emailOfView(view: MessageView, meta: MessageMeta, options: Email
   Object.assign(email, changeableProperties(meta.flags, options.version));
   email.messageClass = messageClassOf(view);
   // An invitation or cancellation carries its meeting for the phone's Accept/Decline (MS-ASEMAIL 2.2.2.48).
-  const meeting = view.calendarText ? meetingRequestFromIcs(view.calendarText) : undefined;
-  if (meeting) email.meetingRequest = easMeetingRequest(meeting);
+  const meeting = view.calendarText ? readMeetingRequest?.(view.calendarText) : undefined;
+  if (meeting) email.meetingRequest = meeting;
   // Invitations, cancellations and replies also feed the user's calendar (see the Sync command).
   if (view.calendarText) email.meetingIcs = view.calendarText;
   email.internetCpid = "65001";

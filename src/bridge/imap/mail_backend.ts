@@ -6,6 +6,7 @@ import type {
   ItemState,
   MailBackend,
   MailChange,
+  MeetingRequestReader,
 } from "../../backend/mail.ts";
 import {
   type BackendFolder,
@@ -71,7 +72,11 @@ export class ImapMailBackend implements FolderSource, MailBackend {
   readonly kind = "mail" as const;
   #folders?: BackendFolder[];
 
-  constructor(private readonly pool: ImapConnectionPool, private readonly credentials: Credentials) {}
+  constructor(
+    private readonly pool: ImapConnectionPool,
+    private readonly credentials: Credentials,
+    private readonly convertOptions: { readMeetingRequest?: MeetingRequestReader } = {},
+  ) {}
 
   /** Lists mailboxes (with SPECIAL-USE attributes where offered) and maps them. */
   async listFolders(): Promise<BackendFolder[]> {
@@ -184,7 +189,12 @@ export class ImapMailBackend implements FolderSource, MailBackend {
             ])
           ) {
             out.push(
-              convert(row, () => viewOfMessage(row.sections.get("BODY[]") ?? new Uint8Array()), options),
+              convert(
+                row,
+                () => viewOfMessage(row.sections.get("BODY[]") ?? new Uint8Array()),
+                options,
+                this.convertOptions.readMeetingRequest,
+              ),
             );
           }
           return out;
@@ -194,7 +204,7 @@ export class ImapMailBackend implements FolderSource, MailBackend {
     for (const id of large) {
       yield* await this.#with(async (s) => {
         await s.keepSelected(mailbox);
-        return await fetchLarge(s, Number(id), options);
+        return await fetchLarge(s, Number(id), options, this.convertOptions.readMeetingRequest);
       });
     }
   }
@@ -419,7 +429,12 @@ async function deltaScan(
   return { items, vanished };
 }
 
-async function fetchLarge(s: MailSession, uid: number, options: EmailOptions): Promise<FetchedEmail[]> {
+async function fetchLarge(
+  s: MailSession,
+  uid: number,
+  options: EmailOptions,
+  readMeetingRequest: MeetingRequestReader | undefined,
+): Promise<FetchedEmail[]> {
   let row: MessageRow | undefined;
   for await (
     const r of s.fetch(String(uid), [
@@ -463,13 +478,14 @@ async function fetchLarge(s: MailSession, uid: number, options: EmailOptions): P
     }
   }
   const header = row.sections.get("BODY[HEADER]") ?? new Uint8Array();
-  return [convert(row, () => viewOfLargeMessage(header, plan, texts, raw), options)];
+  return [convert(row, () => viewOfLargeMessage(header, plan, texts, raw), options, readMeetingRequest)];
 }
 
 function convert(
   row: MessageRow,
   view: () => ReturnType<typeof viewOfMessage>,
   options: EmailOptions,
+  readMeetingRequest: MeetingRequestReader | undefined,
 ): FetchedEmail {
   const id = String(row.uid);
   try {
@@ -479,7 +495,7 @@ function convert(
       internalDate: row.internalDate ?? new Date(0),
       size: row.size ?? 0,
     };
-    return { id, email: emailOfView(view(), meta, options), state: stateOf(row) };
+    return { id, email: emailOfView(view(), meta, options, readMeetingRequest), state: stateOf(row) };
   } catch (error) {
     // One unreadable message must not stop the folder (the engine skips it and remembers why).
     return { id, error: error instanceof Error ? error : new Error(String(error)) };

@@ -4,7 +4,7 @@ import {
   busyPeriodsOfFreeBusy,
   FREE_BUSY,
   mergedFreeBusy,
-} from "../../../src/bridge/gal/availability.ts";
+} from "../../../src/bridge/dav/availability.ts";
 
 const T = (iso: string) => Date.parse(iso);
 const DAY = "2026-03-02T"; // a Monday

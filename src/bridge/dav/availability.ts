@@ -21,19 +21,19 @@
 import { BackendAuthError, BackendUnavailableError } from "../../backend/types.ts";
 import { BUSY_STATUS } from "../../eas/model/calendar.ts";
 import type { AvailabilityLookup, AvailabilityResult } from "../../eas/commands/resolve_recipients.ts";
-import { escapeXml, kid, kids, NS, parseXml } from "../dav/_xml.ts";
-import { type DavClient, type DavHomes, DavRefusedError, propKey } from "../dav/dav_client.ts";
-import { addressOf, busyOf, eventTimes } from "../dav/event_map.ts";
-import { type Component, param, parseComponents, prop, props, text } from "../dav/ical.ts";
+import { escapeXml, kid, kids, NS, parseXml } from "./_xml.ts";
+import { type DavClient, type DavHomes, DavRefusedError, propKey } from "./dav_client.ts";
+import { addressOf, busyOf, eventTimes } from "./event_map.ts";
+import { type Component, param, parseComponents, prop, props, text } from "./ical.ts";
 import {
   formatUtc,
   parseDuration,
   parseIcalTime,
   parseTimeList,
   parseTimeProperty,
-} from "../dav/ical_time.ts";
-import { parseRrule, WEEKDAY_CODES } from "../dav/recurrence.ts";
-import { localToUtc, UTC_ZONE, utcToLocal, type Zone } from "../dav/timezone.ts";
+} from "./ical_time.ts";
+import { parseRrule, WEEKDAY_CODES } from "./recurrence.ts";
+import { localToUtc, UTC_ZONE, utcToLocal, type Zone } from "./timezone.ts";
 
 /** One MergedFreeBusy digit covers 30 minutes (MS-ASCMD 2.2.3.107). */
 export const SLOT_MS = 30 * 60_000;

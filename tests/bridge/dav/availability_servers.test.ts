@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { DavClient } from "../../../src/bridge/dav/dav_client.ts";
-import { DavAvailability } from "../../../src/bridge/gal/availability.ts";
+import { DavAvailability } from "../../../src/bridge/dav/availability.ts";
 import { startRadicale } from "../../harness/_radicale.ts";
 import { stopServer } from "../../harness/_process.ts";
 import { startXandikos } from "../../harness/_xandikos.ts";
