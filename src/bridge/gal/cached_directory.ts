@@ -8,6 +8,7 @@
  */
 
 import type { GalDirectory, GalEntry } from "../../eas/commands/search.ts";
+import { fitPhotoOffThread } from "../../image/fit_photo_off_thread.ts";
 
 /** How long a loaded directory is reused, and the age it may never exceed. */
 export interface GalCacheOptions {
@@ -58,6 +59,12 @@ export class CachedGalDirectory implements GalDirectory {
   async lookup(address: string): Promise<GalEntry | undefined> {
     const wanted = address.trim().toLowerCase();
     return (await this.#entries()).find((item) => item.addresses.includes(wanted))?.entry;
+  }
+
+  /** The photo resized to at most `maxBytes` in the photo worker (content-cached), or undefined. */
+  async fitPicture(picture: Uint8Array, maxBytes: number): Promise<Uint8Array | undefined> {
+    const fit = await fitPhotoOffThread(picture, maxBytes);
+    return fit.ok ? fit.bytes : undefined;
   }
 
   async #entries(): Promise<Indexed[]> {

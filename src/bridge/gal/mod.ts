@@ -160,5 +160,6 @@ export function createGalDirectory(
   return (credentials) => ({
     search: async (query, limit) => await pick(credentials).search(query, limit),
     lookup: async (address) => await pick(credentials).lookup(address),
+    fitPicture: async (picture, maxBytes) => await shared.fitPicture(picture, maxBytes),
   });
 }

@@ -15,7 +15,14 @@ import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "
 import type { Email } from "../model/email.ts";
 import { formatEasDate } from "../model/streamer.ts";
 import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
-import { galProperties, type MailCriteria, mailFolderKeys, type MailHit, pictureOptions } from "./search.ts";
+import {
+  fitGalPictures,
+  galProperties,
+  type MailCriteria,
+  mailFolderKeys,
+  type MailHit,
+  pictureOptions,
+} from "./search.ts";
 
 /**
  * Find statuses (MS-ASCMD 2.2.3.177.2): 1 success, 2 the request failed to
@@ -122,7 +129,7 @@ async function findGal(criterion: WbxmlElement, ctx: CommandContext): Promise<Ea
   const entries = await ctx.gal.search(text, MAX_RANGE_INDEX + 1);
   const pictures = pictureOptions(options, NS);
   const [first, last] = range;
-  const page = entries.slice(first, last + 1);
+  const page = await fitGalPictures(entries.slice(first, last + 1), pictures, ctx.gal);
   const sent = { count: 0 };
   const results = page.map((entry) =>
     el(NS, "Result", el(NS, "Properties", ...galProperties(entry, pictures, sent)))

@@ -53,6 +53,12 @@ export interface GalDirectory {
   search(query: string, limit: number): Promise<GalEntry[]>;
   /** The entry owning exactly this address (primary or alias), if any. */
   lookup(address: string): Promise<GalEntry | undefined>;
+  /**
+   * A copy of `picture` (an entry's photo) of at most `maxBytes`, resized
+   * off the event loop; undefined when none can be made that small. Without
+   * it a photo above the client's MaxSize is answered with status 174.
+   */
+  fitPicture?(picture: Uint8Array, maxBytes: number): Promise<Uint8Array | undefined>;
 }
 
 /** What a mailbox search looks for (MS-ASCMD 2.2.3.137 Query). */
@@ -192,6 +198,43 @@ export function galProperties(
   return out;
 }
 
+/**
+ * The entries with each photo above MaxSize replaced by a copy the
+ * directory resized to fit (MS-ASCMD 2.2.3.105 MaxSize bounds each picture
+ * returned; the server may send a smaller version rather than none). Only
+ * the photos galProperties() will send are resized: up to MaxPictures,
+ * counting the ones that fit already. A photo that cannot be made small
+ * enough stays, and galProperties() answers it with status 174. Entries are
+ * copied, never changed: they belong to the directory's cache.
+ */
+export async function fitGalPictures(
+  entries: GalEntry[],
+  pictures: PictureOptions | undefined,
+  gal: GalDirectory,
+): Promise<GalEntry[]> {
+  if (!pictures || !gal.fitPicture) return entries;
+  const out: GalEntry[] = [];
+  let sent = 0;
+  for (const entry of entries) {
+    const picture = entry.picture;
+    if (!picture || sent >= pictures.maxPictures) {
+      out.push(entry);
+      continue;
+    }
+    if (picture.length <= pictures.maxSize) {
+      sent++;
+      out.push(entry);
+      continue;
+    }
+    const fitted = await gal.fitPicture(picture, pictures.maxSize);
+    if (fitted && fitted.length <= pictures.maxSize) {
+      sent++;
+      out.push({ ...entry, picture: fitted });
+    } else out.push(entry);
+  }
+  return out;
+}
+
 function base64(bytes: Uint8Array): string {
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {
@@ -209,7 +252,11 @@ async function searchGal(store: WbxmlElement, ctx: CommandContext): Promise<EasR
   const entries = await ctx.gal.search(query, GAL_MAX_RESULTS);
   const pictures = atLeast(ctx.protocolVersion, "14.1") ? pictureOptions(options, NS) : undefined;
   const [first, last] = range;
-  const page = entries.slice(first, Math.min(last + 1, first + GAL_MAX_RESULTS));
+  const page = await fitGalPictures(
+    entries.slice(first, Math.min(last + 1, first + GAL_MAX_RESULTS)),
+    pictures,
+    ctx.gal,
+  );
   if (page.length === 0) {
     // An empty Result says "no matches" (MS-ASCMD 2.2.3.155.1).
     return storeResult(SEARCH_STATUS.Success, el(NS, "Result"), textEl(NS, "Total", 0));
