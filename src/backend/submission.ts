@@ -58,6 +58,13 @@ export interface SubmissionReceipt {
 export interface SubmissionProgress {
   /** The end of the message is about to be written: from then on the server may accept it. */
   dataEnd?(): void;
+  /**
+   * The end of the message was handed to the connection: the server gets it
+   * even if this process dies now (the kernel sends what was written), and
+   * then processes the message as the client that stays silent (RFC 5321
+   * 4.1.1.4); only its reply is unknown.
+   */
+  dataWritten?(): void;
   /** The server accepted the message (its final 250 was just read). */
   accepted?(receipt: SubmissionReceipt): void;
 }

@@ -18,12 +18,13 @@ export type SendClaim =
    * An attempt that will never finish: started long ago, claimed by an earlier run of the box
    * (it crashed or was killed mid-send), or given up on without an answer, so the phone's retry
    * right after a restart need not wait SUBMITTING_STALE_MS. `dataSent`: the end of the message
-   * had been written, so the SMTP server may have accepted it; otherwise it certainly did not.
+   * was about to be written, so the SMTP server may have accepted it; otherwise it certainly did
+   * not. `dataWritten`: the end of the message had been written, so the server has it.
    */
-  | { kind: "stale"; messageId: string; dataSent: boolean };
+  | { kind: "stale"; messageId: string; dataSent: boolean; dataWritten: boolean };
 
 /** The steps of one send, in order (migration 008). */
-export type SendState = "submitting" | "data-sent" | "sent";
+export type SendState = "submitting" | "data-sent" | "data-written" | "sent";
 
 interface Row {
   mime_digest: string;
@@ -101,7 +102,12 @@ export class SentMailRepository {
         user,
         dedupKey,
       );
-      return { kind: "stale", messageId: row.message_id, dataSent: row.state === "data-sent" } as const;
+      return {
+        kind: "stale",
+        messageId: row.message_id,
+        dataSent: row.state === "data-sent" || row.state === "data-written",
+        dataWritten: row.state === "data-written",
+      } as const;
     });
   }
 
@@ -119,11 +125,31 @@ export class SentMailRepository {
   }
 
   /**
+   * Records that the end of the message was written to the connection: the server has the
+   * whole transaction and processes it even if the box dies now (RFC 5321 4.1.1.4).
+   */
+  markDataWritten(user: string, dedupKey: string, now = Date.now()): void {
+    this.db.run(
+      "UPDATE sent_mail SET state = 'data-written', updated = ? WHERE user = ? AND dedup_key = ? AND state <> 'sent'",
+      now,
+      user,
+      dedupKey,
+    );
+  }
+
+  /**
    * Leaves an attempt whose outcome is unknown (the connection broke after the end of the data)
    * for the phone's retry to decide: the record stays "data-sent" and is stale at once.
    */
   abandon(user: string, dedupKey: string): void {
     this.#mine.delete(`${user}\0${dedupKey}`);
+    // A connection that broke while the box lived may have lost the end of the data on the way
+    // (a cut link, a proxy): only the Sent folder can prove it arrived.
+    this.db.run(
+      "UPDATE sent_mail SET state = 'data-sent' WHERE user = ? AND dedup_key = ? AND state = 'data-written'",
+      user,
+      dedupKey,
+    );
   }
 
   /** Records that the SMTP server accepted the message. */

@@ -45,6 +45,7 @@ Deno.test("sentMail.claim() blocks a concurrent retry, then hands a stale claim 
       kind: "stale",
       messageId: "<m1@x>",
       dataSent: false,
+      dataWritten: false,
     });
     // The take-over refreshed the record: a third attempt right after waits.
     assert.deepEqual(store.sentMail.claim("alice", "k1", "d1", "<m1@x>", later + 1), { kind: "in-flight" });
@@ -98,6 +99,7 @@ Deno.test("sentMail.claim() hands a claim left by an earlier run of the box over
         kind: "stale",
         messageId: "<m1@x>",
         dataSent: false,
+        dataWritten: false,
       });
       // The retry that took it over is now this process's own attempt: a third one waits.
       assert.deepEqual(after.sentMail.claim("alice", "k1", "d1", "<m1@x>", 2500), { kind: "in-flight" });
@@ -117,6 +119,7 @@ Deno.test("sentMail records the end of the data: a crash after it leaves a stale
         kind: "stale",
         messageId: "<m1@x>",
         dataSent: true,
+        dataWritten: false,
       });
       // Taken over, the record still says an earlier attempt may have been accepted.
       assert.equal(after.sentMail.stateOf("alice", "k1"), "data-sent");
@@ -125,6 +128,41 @@ Deno.test("sentMail records the end of the data: a crash after it leaves a stale
       assert.equal(after.sentMail.stateOf("alice", "k1"), "sent", "a sent record never goes back");
     },
   );
+});
+
+Deno.test("sentMail records that the end of the data was written: a crash after it leaves a claim that says the server has it", async () => {
+  await acrossRestart(
+    (before) => {
+      before.sentMail.claim("alice", "k1", "d1", "<m1@x>", 1000);
+      before.sentMail.markDataSent("alice", "k1", 1001);
+      before.sentMail.markDataWritten("alice", "k1", 1002);
+      assert.equal(before.sentMail.stateOf("alice", "k1"), "data-written");
+    },
+    (after) => {
+      assert.deepEqual(after.sentMail.claim("alice", "k1", "d1", "<m1@x>", 2000), {
+        kind: "stale",
+        messageId: "<m1@x>",
+        dataSent: true,
+        dataWritten: true,
+      });
+      after.sentMail.markSent("alice", "k1", 2001);
+      after.sentMail.markDataWritten("alice", "k1", 2002);
+      assert.equal(after.sentMail.stateOf("alice", "k1"), "sent", "a sent record never goes back");
+    },
+  );
+});
+
+Deno.test("sentMail.abandon() after the end was written goes back to data-sent: a broken link may have lost it", () => {
+  const store = Store.open(":memory:");
+  try {
+    store.sentMail.claim("alice", "k1", "d1", "<m1@x>", 1000);
+    store.sentMail.markDataSent("alice", "k1", 1001);
+    store.sentMail.markDataWritten("alice", "k1", 1002);
+    store.sentMail.abandon("alice", "k1");
+    assert.equal(store.sentMail.stateOf("alice", "k1"), "data-sent");
+  } finally {
+    store.close();
+  }
 });
 
 Deno.test("sentMail.abandon() leaves an unconfirmed attempt for the next retry at once; release() forgets a refused one", () => {
@@ -137,6 +175,7 @@ Deno.test("sentMail.abandon() leaves an unconfirmed attempt for the next retry a
       kind: "stale",
       messageId: "<m1@x>",
       dataSent: true,
+      dataWritten: false,
     });
     // The server answered with a refusal after the end of the data: nothing was sent.
     store.sentMail.release("alice", "k1");

@@ -56,6 +56,11 @@ export interface SubmitOptions {
    */
   onDataEnd?: () => void;
   /**
+   * Called synchronously once the end of mail data was written to the connection, before the
+   * reply is awaited: the server now has the whole transaction whatever happens to this process.
+   */
+  onDataWritten?: () => void;
+  /**
    * Called synchronously in the turn the server's 250 for the message is read, before
    * anything else happens (QUIT, closing the connection): the caller records the acceptance
    * there, so the span in which a crash leaves it unknown ends with the reply (RFC 5321 6.1).
@@ -405,6 +410,7 @@ export async function submitMessage(options: SubmitOptions): Promise<SubmitResul
     try {
       await session.write(data.subarray(body.length), "while receiving the message");
       inData = false;
+      options.onDataWritten?.();
       // RFC 5321 section 4.5.3.2.6: the server may take up to 10 minutes after the final dot.
       final = await session.read("after the message", Math.max(timeoutMs, 600_000));
     } catch (error) {

@@ -93,6 +93,7 @@ export class SmtpSubmitter implements MailSubmitter {
         recipients: [...envelope.recipients],
         message,
         ...(progress.dataEnd ? { onDataEnd: () => progress.dataEnd!() } : {}),
+        ...(progress.dataWritten ? { onDataWritten: () => progress.dataWritten!() } : {}),
         ...(progress.accepted ? { onAccepted: (r) => progress.accepted!({ response: r.response }) } : {}),
       });
       return { response: result.response };

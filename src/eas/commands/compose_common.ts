@@ -13,22 +13,31 @@
  * Deduplication (ARCHITECTURE: "SendMail deduplicated by ClientId"): a send
  * claims a key (ClientId per device, else the Message-ID, else the MIME
  * digest) as "submitting" before the SMTP transaction, records "data-sent"
- * right before the end of the message data is written and "sent" in the very
- * turn the server's 250 is read (before QUIT, the Sent copy or anything else);
+ * right before the end of the message data is written, "data-written" right
+ * after, and "sent" in the very turn the server's 250 is read (before QUIT, the Sent copy or anything else);
  * a refused submission releases the claim. A retry of a sent message answers
  * success without submitting. A claim left behind by a crash (or by a broken
  * connection) decides the retry by what it proves:
  * - "submitting": the server never saw the end of the data, and a server
  *   processes a transaction only at its end (RFC 5321 4.1.1.4; a dropped
  *   connection cancels it): nothing was sent, submit again.
- * - "data-sent": the gap RFC 5321 section 6.1 describes (and RFC 1047): the
- *   server may have accepted the message and its reply never arrived, and
- *   SMTP has no way to ask afterwards. The evidence left is the Message-ID in
- *   the Sent folder (servers that file submitted mail themselves); without
- *   it the message is submitted again, because a lost mail is worse than a
+ * - "data-written": the end of the data was written to the connection
+ *   before the box died. The kernel still sends what was written, and the
+ *   server processes a complete transaction whatever its client does next
+ *   (RFC 5321 4.1.1.4), so the message is treated as sent: recorded, and the
+ *   follow-ups (Sent copy, flag on the original) done, without a second
+ *   submission. Only a server that refused the message at its end, in the
+ *   same few milliseconds the box died in, makes this a lost mail; a
+ *   connection that broke while the box lived goes back to "data-sent".
+ * - "data-sent": the box died between recording that the end was about to be
+ *   written and writing it (microseconds), or the connection broke after it:
+ *   the gap RFC 5321 section 6.1 describes (and RFC 1047): the server may
+ *   have accepted the message and its reply never arrived, and SMTP has no
+ *   way to ask afterwards. The evidence left is the Message-ID in the Sent
+ *   folder (servers that file submitted mail themselves); without it the
+ *   message is submitted again, because a lost mail is worse than a
  *   duplicate. Both copies carry the same Message-ID, so recipients' clients
- *   collapse them. This gap (the server's own processing of the end of data,
- *   RFC 5321 6.1 asks it to be short, plus one read) is the only one left.
+ *   collapse them.
  */
 import type { Envelope } from "../../backend/submission.ts";
 import { SubmissionError, type SubmissionProgress } from "../../backend/submission.ts";
@@ -200,8 +209,12 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** What the dedup claim decided for this attempt. */
-type Outcome = "submit" | "done";
+/**
+ * What the dedup claim decided for this attempt: submit; nothing to do (sent
+ * and answered before); or finish an attempt a crash cut short after the
+ * server had the whole message (record it sent, do the follow-ups).
+ */
+type Outcome = "submit" | "done" | "finish";
 
 async function compose(request: ComposeRequest, ctx: CommandContext): Promise<void> {
   const { submitter, mailOps } = ctx;
@@ -241,8 +254,18 @@ async function compose(request: ComposeRequest, ctx: CommandContext): Promise<vo
   const progress: SubmissionProgress = {
     // Throws when the store cannot take it: the submission then stops before the end of the data.
     dataEnd: () => sentMail.markDataSent(ctx.user, dedupKey),
+    // The message is out whatever happens now: a failing record only logs (the retry then resends).
+    dataWritten: () => {
+      try {
+        sentMail.markDataWritten(ctx.user, dedupKey);
+      } catch (error) {
+        ctx.log?.error("compose.data_written_record_failed", { user: ctx.user, error: errorMessage(error) });
+      }
+    },
     accepted: recordAccepted,
   };
+  // The server had this message when the box died: it is sent; only the follow-ups are left.
+  if (outcome === "finish") recordAccepted();
   try {
     const original = request.command === "SendMail" ? undefined : await readOriginal(request, ctx, mailOps);
     let outgoing = phoneMessageId
@@ -265,7 +288,9 @@ async function compose(request: ComposeRequest, ctx: CommandContext): Promise<vo
       }
     }
     const { from, recipients, message } = headerEnvelope(outgoing);
-    await submitter.submit(ctx.credentials, checkEnvelope({ from, recipients }, ctx), message, progress);
+    if (outcome === "submit") {
+      await submitter.submit(ctx.credentials, checkEnvelope({ from, recipients }, ctx), message, progress);
+    }
     // A submitter that does not report progress: accepted once it resolved.
     recordAccepted();
     await followUps(request, original, outgoing, ctx);
@@ -309,6 +334,12 @@ async function claim(
     case "stale": {
       // The earlier attempt stopped before the end of the data: the server discarded it.
       if (!found.dataSent) return "submit";
+      // The end of the data had been written: the server has the message and processes it
+      // though the client went silent (RFC 5321 4.1.1.4); sending again would duplicate it.
+      if (found.dataWritten) {
+        ctx.log?.warn("compose.finish_after_crash", { user: ctx.user, messageId: found.messageId });
+        return "finish";
+      }
       // The RFC 5321 6.1 gap (see the module doc): the Sent folder is the only evidence.
       let alreadySent: boolean;
       try {

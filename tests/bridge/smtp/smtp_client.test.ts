@@ -278,6 +278,10 @@ Deno.test("submitMessage() tells its caller right before the end of the data and
         assert.doesNotMatch(peer.received(), /\r\n\.\r\n/);
         seen.push("data-end");
       },
+      onDataWritten: () => {
+        assert.doesNotMatch(peer.received(), /QUIT/);
+        seen.push("data-written");
+      },
       onAccepted: (r) => {
         assert.doesNotMatch(peer.received(), /QUIT/, "recorded before anything else is sent");
         seen.push(`accepted ${r.queuedAs}`);
@@ -287,7 +291,7 @@ Deno.test("submitMessage() tells its caller right before the end of the data and
   } finally {
     await peer.close();
   }
-  assert.deepEqual(seen, ["data-end", "accepted PEER1"]);
+  assert.deepEqual(seen, ["data-end", "data-written", "accepted PEER1"]);
   assert.match(peer.received(), /\r\n\.\r\nQUIT\r\n$/);
 });
 

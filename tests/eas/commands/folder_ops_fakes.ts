@@ -146,6 +146,7 @@ export class FakeSubmitter implements MailSubmitter {
     if (this.failWith) return Promise.reject(this.failWith);
     progress.dataEnd?.();
     this.sent.push({ envelope, text: new TextDecoder().decode(message) });
+    progress.dataWritten?.();
     if (this.loseReply) {
       return Promise.reject(new SubmissionError("unconfirmed", "Connection lost after the end of the data"));
     }

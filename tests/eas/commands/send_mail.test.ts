@@ -132,7 +132,27 @@ Deno.test("SendMail after a crash before the end of the data submits again at on
   assert.equal(ctx.store.sentMail.stateOf("alice", key), "sent");
 });
 
-Deno.test("SendMail whose end of data was written decides the retry by the Sent folder", async () => {
+Deno.test("SendMail cut short by a crash after the end of the data was written is not sent again, only saved", async () => {
+  const ctx = fakeContext();
+  const { sha256Hex } = await import("../../../src/eas/commands/_compose_mime.ts");
+  const key = await sha256Hex("client:dev1:c13");
+  // An earlier attempt wrote the end of the data and died before the reply (long enough ago to
+  // be stale): the server has the message.
+  const then = Date.now() - 120_000;
+  ctx.store.sentMail.claim("alice", key, await sha256Hex(enc(MIME)), "<lunch-1@phone>", then);
+  ctx.store.sentMail.markDataSent("alice", key, then);
+  ctx.store.sentMail.markDataWritten("alice", key, then);
+  const request = fakeRequest("SendMail", compose("SendMail", { clientId: "c13", save: true }));
+  assert.equal((await sendMail(request, ctx)).body, undefined);
+  assert.equal(ctx.fakeSubmitter.sent.length, 0, "not submitted a second time");
+  assert.equal(ctx.store.sentMail.stateOf("alice", key), "sent");
+  assert.equal(ctx.mailbox.boxes.get("Sent")?.messages.size, 1, "the follow-up the crash skipped is done");
+  // A further retry is a plain lost-response retry.
+  assert.equal((await sendMail(request, ctx)).body, undefined);
+  assert.equal(ctx.fakeSubmitter.sent.length, 0);
+});
+
+Deno.test("SendMail whose end of data was about to be written decides the retry by the Sent folder", async () => {
   const ctx = fakeContext();
   const { sha256Hex } = await import("../../../src/eas/commands/_compose_mime.ts");
   // The RFC 5321 6.1 gap, as a crash leaves it: the end of the data was written, no reply was read.
