@@ -125,7 +125,14 @@ export class PhotoPool {
       if (!job) return;
       clearTimeout(slot.idle);
       slot.job = job;
-      const worker = slot.worker ?? this.#start(slot);
+      let worker: Worker;
+      try {
+        worker = slot.worker ?? this.#start(slot);
+      } catch (error) {
+        // E.g. no permission to read the worker module: the photo is left out, the caller still answered.
+        this.#finish(slot, transient(`Photo worker cannot start: ${(error as Error).message}`), true);
+        continue;
+      }
       slot.timeout = setTimeout(() => {
         // A decode cannot be interrupted: the worker is stopped, the next photo gets a fresh one.
         this.#finish(slot, transient(`Resizing took longer than ${this.#timeoutMs} ms`), true);

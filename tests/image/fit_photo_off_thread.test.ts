@@ -170,3 +170,15 @@ Deno.test("fitPhotoOffThread() shares fitPhoto()'s content cache", async () => {
     stopPhotoWorkers();
   }
 });
+
+Deno.test("PhotoPool.fit() leaves the photo out with the reason when its worker cannot start", async () => {
+  const pool = new PhotoPool({ workerUrl: new URL("data:text/plain,not a module") });
+  try {
+    const fit = await pool.fit(junk(7), LIMIT);
+    assert.equal(fit.ok, false);
+    assert.match((fit as { reason: string }).reason, /^Photo worker (cannot start|failed): /);
+    assert.equal(pool.running, 0);
+  } finally {
+    pool.stop();
+  }
+});
