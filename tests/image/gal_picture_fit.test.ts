@@ -1,12 +1,13 @@
 /**
  * GAL pictures above the client's MaxSize (MS-ASCMD 2.2.3.105) are resized
- * in the photo worker to fit, in Search and Find; status 174 stays for a
+ * in the photo worker to fit, in Search, Find and ResolveRecipients; status 174 stays for a
  * photo that cannot be made that small (undecodable, or MaxSize too small
  * for even the smallest try).
  */
 import assert from "node:assert/strict";
 import { CachedGalDirectory } from "../../src/bridge/gal/cached_directory.ts";
 import { find } from "../../src/eas/commands/find.ts";
+import { resolveRecipients } from "../../src/eas/commands/resolve_recipients.ts";
 import { type GalEntry, search } from "../../src/eas/commands/search.ts";
 import { decodeImage } from "../../src/image/resize_photo.ts";
 import { stopPhotoWorkers } from "../../src/image/fit_photo_off_thread.ts";
@@ -132,6 +133,71 @@ Deno.test("Search and Find GAL resize a photo above MaxSize to fit and keep 174 
     assert.ok(data!.length <= 12_000 && data!.length > 8000, `${data!.length} bytes`);
     const check = await validateFindXml(roomy.body!);
     assert.ok(check.valid, check.messages);
+  } finally {
+    stopPhotoWorkers();
+  }
+});
+
+function resolve(maxSize: number, maxPictures: number, ...to: string[]): WbxmlElement {
+  const R = "ResolveRecipients";
+  return el(
+    R,
+    "ResolveRecipients",
+    ...to.map((t) => textEl(R, "To", t)),
+    el(R, "Options", pictureOption(R, maxSize, maxPictures)),
+  );
+}
+
+/** [Status, Data bytes] of each Recipient's Picture of each Response, by display name. */
+function recipientPictures(body: WbxmlElement | undefined): Map<string, [string, Uint8Array | undefined]>[] {
+  const R = "ResolveRecipients";
+  return childrenNamed(body, "Response", R).map((response) =>
+    new Map(
+      childrenNamed(response, "Recipient", R).map((r) => {
+        const picture = child(r, "Picture", R);
+        const data = childText(picture, "Data", R);
+        return [
+          childText(r, "DisplayName", R)!,
+          [childText(picture, "Status", R)!, data ? Uint8Array.fromBase64(data) : undefined],
+        ];
+      }),
+    )
+  );
+}
+
+Deno.test("ResolveRecipients sends GAL pictures resized to MaxSize, MaxPictures counted per recipient", async () => {
+  try {
+    const ctx = fakeContext(new FakeMailbox(), undefined, "16.1");
+    ctx.gal = new CachedGalDirectory(() => Promise.resolve(people));
+    const reply = await resolveRecipients(
+      fakeRequest("ResolveRecipients", resolve(8000, 2, "ann@example.test", "example")),
+      ctx,
+    );
+    const [exact, ambiguous] = recipientPictures(reply.body);
+    const [status, ann] = exact!.get("Ann Large")!;
+    assert.equal(status, "1");
+    assert.ok(ann!.length <= 8000, `${ann!.length} bytes`);
+    const { image } = decodeImage(ann!);
+    assert.ok(Math.abs(image.width / image.height - 4 / 3) < 0.01, `${image.width}x${image.height}`);
+    // The second To has its own MaxPictures: Ann (resized) and Cid are sent, Bea cannot be decoded,
+    // and Dee comes after the limit (still above MaxSize: 174, as Search answers it).
+    assert.deepEqual([...ambiguous!.entries()].map(([name, [s]]) => `${name}:${s}`), [
+      "Ann Large:1",
+      "Bea Broken:174",
+      "Cid Small:1",
+      "Dee Large:174",
+    ]);
+    assert.deepEqual(ambiguous!.get("Ann Large"), exact!.get("Ann Large"), "the same resized photo");
+    const check = await validateWithXsd(encode(reply.body!));
+    assert.ok(check.valid, check.messages);
+
+    // 14.0 has no pictures in ResolveRecipients (MS-ASCMD 2.2.3.135.2).
+    ctx.protocolVersion = "14.0";
+    const old = await resolveRecipients(
+      fakeRequest("ResolveRecipients", resolve(8000, 2, "ann@example.test")),
+      ctx,
+    );
+    assert.deepEqual(recipientPictures(old.body)[0]!.get("Ann Large"), [undefined, undefined]);
   } finally {
     stopPhotoWorkers();
   }

@@ -3,7 +3,7 @@ import { COMMON_STATUS } from "../protocol/status.ts";
 import type { CommandContext, EasRequest, EasResponse } from "./context.ts";
 import { parseEasDate } from "../model/streamer.ts";
 import { atLeast } from "../protocol/versions.ts";
-import type { GalEntry } from "./search.ts";
+import { fitGalPictures, type GalEntry, pictureElement, pictureOptions } from "./search.ts";
 
 /** ResolveRecipients statuses (MS-ASCMD 2.2.3.177.12; Response level 1-4, Certificates 1, 7, 8). */
 export const RESOLVE_STATUS = {
@@ -91,6 +91,8 @@ export async function resolveRecipients(request: EasRequest, ctx: CommandContext
     window = availabilityWindow(availabilityRequest);
     if (!window) return protocolError;
   }
+  // Options/Picture (MS-ASCMD 2.2.3.135.2, 14.1+); a photo above MaxSize is resized to fit where it can.
+  const pictures = atLeast(ctx.protocolVersion, "14.1") ? pictureOptions(options, NS) : undefined;
   const freeBusy = new Map<string, Promise<WbxmlElement>>();
   const availabilityOf = (email: string): Promise<WbxmlElement> | undefined => {
     if (!window) return undefined;
@@ -106,11 +108,22 @@ export async function resolveRecipients(request: EasRequest, ctx: CommandContext
     else if (matches.length > 1) {
       status = matches.length > maxAmbiguous ? RESOLVE_STATUS.AmbiguousPartial : RESOLVE_STATUS.Ambiguous;
     }
-    const listed = matches.slice(0, status === RESOLVE_STATUS.Success ? 1 : Math.max(0, maxAmbiguous));
+    const listed = await fitGalPictures(
+      matches.slice(0, status === RESOLVE_STATUS.Success ? 1 : Math.max(0, maxAmbiguous)),
+      pictures,
+      ctx.gal,
+    );
+    // MaxPictures counts per To: three recipients with MaxPictures 3 may get 9 photos (MS-ASCMD 2.2.3.104.2).
+    const sent = { count: 0 };
     const recipientElements: WbxmlElement[] = [];
     for (const entry of listed) {
       recipientElements.push(
-        recipient(entry, { certificateRetrieval, maxCertificates }, await availabilityOf(entry.email)),
+        recipient(
+          entry,
+          { certificateRetrieval, maxCertificates },
+          await availabilityOf(entry.email),
+          pictures && pictureElement(entry.picture, pictures, sent, NS),
+        ),
       );
     }
     responses.push(el(
@@ -196,6 +209,7 @@ function recipient(
   entry: Candidate,
   options: { certificateRetrieval: number; maxCertificates: number },
   availability: WbxmlElement | undefined,
+  picture: WbxmlElement | undefined,
 ): WbxmlElement {
   let certificates: WbxmlElement | undefined;
   // CertificateRetrieval 1 = none, 2 = full certificates, 3 = mini certificates (MS-ASCMD 2.2.3.25).
@@ -227,6 +241,7 @@ function recipient(
     textEl(NS, "EmailAddress", entry.email),
     availability,
     certificates,
+    picture,
   );
 }
 

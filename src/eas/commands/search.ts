@@ -180,40 +180,50 @@ export function galProperties(
     ["EmailAddress", entry.email],
   ];
   const out = fields.filter(([, value]) => value).map(([name, value]) => textEl(ns, name, value!));
-  if (pictures) {
-    let status: number = PICTURE_STATUS.Success;
-    if (!entry.picture) status = PICTURE_STATUS.NoPicture;
-    else if (entry.picture.length > pictures.maxSize) status = PICTURE_STATUS.TooLarge;
-    else if (sent.count >= pictures.maxPictures) status = PICTURE_STATUS.LimitReached;
-    if (status === PICTURE_STATUS.Success) sent.count++;
-    out.push(
-      el(
-        ns,
-        "Picture",
-        textEl(ns, "Status", status),
-        status === PICTURE_STATUS.Success ? textEl(ns, "Data", base64(entry.picture!)) : undefined,
-      ),
-    );
-  }
+  if (pictures) out.push(pictureElement(entry.picture, pictures, sent, ns));
   return out;
+}
+
+/**
+ * A Picture element (GAL, ResolveRecipients): Status 1 with the Data, or
+ * why there is none: no photo (173), above MaxSize (174), MaxPictures sent
+ * already (175). `sent` counts the photos sent for the same query.
+ */
+export function pictureElement(
+  picture: Uint8Array | undefined,
+  pictures: PictureOptions,
+  sent: { count: number },
+  ns: string,
+): WbxmlElement {
+  let status: number = PICTURE_STATUS.Success;
+  if (!picture) status = PICTURE_STATUS.NoPicture;
+  else if (picture.length > pictures.maxSize) status = PICTURE_STATUS.TooLarge;
+  else if (sent.count >= pictures.maxPictures) status = PICTURE_STATUS.LimitReached;
+  if (status === PICTURE_STATUS.Success) sent.count++;
+  return el(
+    ns,
+    "Picture",
+    textEl(ns, "Status", status),
+    status === PICTURE_STATUS.Success ? textEl(ns, "Data", base64(picture!)) : undefined,
+  );
 }
 
 /**
  * The entries with each photo above MaxSize replaced by a copy the
  * directory resized to fit (MS-ASCMD 2.2.3.105 MaxSize bounds each picture
  * returned; the server may send a smaller version rather than none). Only
- * the photos galProperties() will send are resized: up to MaxPictures,
+ * the photos pictureElement() will send are resized: up to MaxPictures,
  * counting the ones that fit already. A photo that cannot be made small
- * enough stays, and galProperties() answers it with status 174. Entries are
+ * enough stays, and pictureElement() answers it with status 174. Entries are
  * copied, never changed: they belong to the directory's cache.
  */
-export async function fitGalPictures(
-  entries: GalEntry[],
+export async function fitGalPictures<T extends GalEntry>(
+  entries: T[],
   pictures: PictureOptions | undefined,
-  gal: GalDirectory,
-): Promise<GalEntry[]> {
-  if (!pictures || !gal.fitPicture) return entries;
-  const out: GalEntry[] = [];
+  gal: GalDirectory | undefined,
+): Promise<T[]> {
+  if (!pictures || !gal?.fitPicture) return entries;
+  const out: T[] = [];
   let sent = 0;
   for (const entry of entries) {
     const picture = entry.picture;
