@@ -35,13 +35,7 @@ interface Job {
   id: number;
   bytes: Uint8Array;
   maxBytes: number;
-  resolve: (outcome: Outcome) => void;
-}
-
-/** A fit and whether it is the photo's own (remembered) or a failure of the moment (not remembered). */
-interface Outcome {
-  fit: PhotoFit;
-  lasting: boolean;
+  resolve: (fit: PhotoFit) => void;
 }
 
 interface Slot {
@@ -93,18 +87,15 @@ export class PhotoPool {
     const pending = this.#pending.get(key);
     if (pending) return pending;
     if (this.#queue.length >= this.#queueLimit) {
-      return Promise.resolve({
-        ok: false,
-        reason: `Photo resizing is busy (${this.#queue.length} photos waiting)`,
-      });
+      return Promise.resolve(transient(`Photo resizing is busy (${this.#queue.length} photos waiting)`));
     }
-    const promise = new Promise<Outcome>((resolve) => {
+    const promise = new Promise<PhotoFit>((resolve) => {
       // A copy is moved to the worker; the caller keeps its bytes.
       this.#queue.push({ id: this.#nextId++, bytes: bytes.slice(), maxBytes, resolve });
-    }).then(({ fit, lasting }) => {
+    }).then((fit) => {
       this.#pending.delete(key);
       // A timeout or a crash says nothing about the photo: the next Sync tries again.
-      if (lasting) rememberPhotoFit(key, fit);
+      if (fit.ok || !fit.transient) rememberPhotoFit(key, fit);
       return fit;
     });
     this.#pending.set(key, promise);
@@ -150,9 +141,7 @@ export class PhotoPool {
       if (slot.job?.id !== answer.id) return;
       this.#finish(
         slot,
-        "fit" in answer
-          ? { fit: answer.fit, lasting: true }
-          : transient(`Photo worker error: ${answer.error}`),
+        "fit" in answer ? answer.fit : transient(`Photo worker error: ${answer.error}`),
         false,
       );
       this.#pump();
@@ -167,7 +156,7 @@ export class PhotoPool {
     return worker;
   }
 
-  #finish(slot: Slot, outcome: Outcome, stopWorker: boolean): void {
+  #finish(slot: Slot, fit: PhotoFit, stopWorker: boolean): void {
     clearTimeout(slot.timeout);
     clearTimeout(slot.idle);
     slot.timeout = undefined;
@@ -185,13 +174,13 @@ export class PhotoPool {
       Deno.unrefTimer(idle);
       slot.idle = idle;
     }
-    job?.resolve(outcome);
+    job?.resolve(fit);
   }
 }
 
 /** A failure that says nothing about the photo itself. */
-function transient(reason: string): Outcome {
-  return { fit: { ok: false, reason }, lasting: false };
+function transient(reason: string): PhotoFit {
+  return { ok: false, reason, transient: true };
 }
 
 let shared: PhotoPool | undefined;

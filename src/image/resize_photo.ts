@@ -19,10 +19,15 @@ import {
   START_QUALITY,
 } from "./limits.ts";
 
-/** What fitting a photo gave: the bytes to send (unchanged when they fit already), or why there are none. */
+/**
+ * What fitting a photo gave: the bytes to send (unchanged when they fit
+ * already), or why there are none. `transient` marks a failure that says
+ * nothing about the photo (resizing busy, too slow, its worker failed):
+ * another try may succeed, and it is not remembered.
+ */
 export type PhotoFit =
   | { ok: true; bytes: Uint8Array; resized: boolean; width?: number; height?: number }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; transient?: true };
 
 /** An RGBA image, 8 bits per channel. */
 export interface RgbaImage {

@@ -8,10 +8,12 @@ import assert from "node:assert/strict";
 import { childText } from "../../src/wbxml/mod.ts";
 import { computePhotoFit, decodeImage } from "../../src/image/resize_photo.ts";
 import { fitPhotoOffThread, PhotoPool, stopPhotoWorkers } from "../../src/image/fit_photo_off_thread.ts";
-import { CONTACT_PICTURE_MAX_BYTES } from "../../src/image/limits.ts";
+import { CONTACT_PICTURE_MAX_BYTES, PHOTO_QUEUE } from "../../src/image/limits.ts";
+import { contactFromVcardAsync, vcardFromContactAsync } from "../../src/bridge/dav/vcard_map.ts";
+import { BackendUnavailableError } from "../../src/backend/types.ts";
 import { data, initialSync } from "../integration/dav_fixture.ts";
 import { startBox } from "../integration/fixture.ts";
-import { cameraJpeg, contactsFolderId, storeContactWithPhoto } from "./_photos.ts";
+import { cameraJpeg, contactsFolderId, storeContactWithPhoto, vcardWithPhoto } from "./_photos.ts";
 
 const LIMIT = CONTACT_PICTURE_MAX_BYTES;
 const junk = (fill: number) => new Uint8Array(LIMIT + 100).fill(fill);
@@ -46,7 +48,7 @@ Deno.test("PhotoPool.fit() leaves out a photo that takes longer than the timeout
   try {
     const photo = cameraJpeg(3200, 2400, 12);
     const slow = await pool.fit(photo, LIMIT);
-    assert.deepEqual(slow, { ok: false, reason: "Resizing took longer than 600 ms" });
+    assert.deepEqual(slow, { ok: false, reason: "Resizing took longer than 600 ms", transient: true });
     assert.equal(pool.running, 0, "the stuck worker was stopped");
     const next = await pool.fit(junk(1), LIMIT);
     assert.match((next as { reason: string }).reason, /^Unsupported image format/);
@@ -67,7 +69,11 @@ Deno.test("PhotoPool.fit() answers busy beyond its queue and shares the work for
     const sameAgain = pool.fit(junk(2), LIMIT);
     const queued = pool.fit(junk(3), LIMIT);
     const refused = await pool.fit(junk(4), LIMIT);
-    assert.deepEqual(refused, { ok: false, reason: "Photo resizing is busy (1 photos waiting)" });
+    assert.deepEqual(refused, {
+      ok: false,
+      reason: "Photo resizing is busy (1 photos waiting)",
+      transient: true,
+    });
     assert.equal(running, sameAgain, "one piece of work for one photo");
     for (const fit of [await running, await queued]) {
       assert.equal(fit.ok, false);
@@ -180,5 +186,32 @@ Deno.test("PhotoPool.fit() leaves the photo out with the reason when its worker 
     assert.equal(pool.running, 0);
   } finally {
     pool.stop();
+  }
+});
+
+Deno.test("with photo resizing busy, a read leaves the photo out and a write-back of a picture waits for a retry", async () => {
+  try {
+    const card = vcardWithPhoto("busy-1", "Busy", cameraJpeg(700, 500, 41));
+    // The shared pool's worker takes the first, its queue the next PHOTO_QUEUE: then it is busy.
+    const filling = Array.from(
+      { length: PHOTO_QUEUE + 1 },
+      (_, i) => fitPhotoOffThread(junk(100 + i), LIMIT),
+    );
+    const read = contactFromVcardAsync(card);
+    const write = vcardFromContactAsync({ firstName: "Busy", picture: "AAAA" }, card);
+    const withoutPicture = vcardFromContactAsync({ firstName: "Busy" }, card);
+    const { contact, photoLeftOut } = await read;
+    assert.equal(contact.picture, undefined);
+    assert.match(photoLeftOut!, /^Photo resizing is busy/);
+    // Which picture the phone was sent is unknown now: its picture must not replace the original.
+    await assert.rejects(write, BackendUnavailableError);
+    // An edit without a Picture keeps the stored photo (PHOTO untouched).
+    assert.match((await withoutPicture).vcf, /PHOTO;ENCODING=b;TYPE=JPEG:/);
+    await Promise.all(filling);
+    // Once the queue drained, the same card reads with its photo resized; the busy answer was not remembered.
+    const again = await contactFromVcardAsync(card);
+    assert.ok(again.contact.picture && again.contact.picture.length <= 48 * 1024);
+  } finally {
+    stopPhotoWorkers();
   }
 });

@@ -7,6 +7,7 @@
  * we had sent it is removed; one the phone never had is kept.
  */
 import type { BodyPreference } from "../../backend/mail.ts";
+import { BackendUnavailableError } from "../../backend/types.ts";
 import type { Contact } from "../../eas/model/contacts.ts";
 import { fitPhoto, type PhotoFit } from "../../image/resize_photo.ts";
 import { fitPhotoOffThread } from "../../image/fit_photo_off_thread.ts";
@@ -171,8 +172,8 @@ function cardOf(vcf: string): Component {
   return card;
 }
 
-/** A card's photo as the phone may get it (base64), or why it is left out. */
-type PictureFit = { ok: true; base64: string } | { ok: false; reason: string };
+/** A card's photo as the phone may get it (base64), or why it is left out (`transient`: see PhotoFit). */
+type PictureFit = { ok: true; base64: string } | { ok: false; reason: string; transient?: true };
 
 const NOT_FITTED: PictureFit = { ok: false, reason: "PHOTO was not prepared" };
 
@@ -364,6 +365,11 @@ export async function vcardFromContactAsync(
 ): Promise<ContactWrite> {
   const card = storedCard(stored, uid);
   const fitted = await fitCardPhotoOffThread(card);
+  if (fitted && !fitted.ok && fitted.transient && contact.picture !== undefined) {
+    // Unknown what the phone was sent for the stored photo, so whether it changed it: taking its
+    // picture could replace the full-size original with our resized copy. The phone retries later.
+    throw new BackendUnavailableError(`Cannot compare the contact's picture now: ${fitted.reason}`);
+  }
   return writeCard(contact, card, readCard(card, [], true, () => fitted ?? NOT_FITTED));
 }
 
