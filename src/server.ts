@@ -28,6 +28,7 @@ import type { CommandContext } from "./eas/commands/context.ts";
 import { autodiscoverDomains } from "./store/mail_domains.ts";
 import { ImapWatcherFactory } from "./bridge/imap/watcher.ts";
 import { ChangeHub } from "./push/hub.ts";
+import { stopPhotoWorkers } from "./image/fit_photo_off_thread.ts";
 import { PollingWatcherFactory } from "./push/polling_watcher.ts";
 import type { WatcherFactory } from "./push/watcher.ts";
 import { davStateProbe } from "./bridge/dav/dav_probe.ts";
@@ -298,6 +299,8 @@ export async function startPushbridge(
       await Promise.allSettled([easServer.shutdown(), setupServer.shutdown()]);
       await bridges.imapPool?.close();
       deviceEvents.stop();
+      // The photo worker would keep the process alive for its idle time; a later photo starts it again.
+      stopPhotoWorkers();
       store.close();
     },
   };

@@ -25,13 +25,7 @@ import { escapeXml, kid, kids, NS, parseXml } from "./_xml.ts";
 import { type DavClient, type DavHomes, DavRefusedError, propKey } from "./dav_client.ts";
 import { addressOf, busyOf, eventTimes } from "./event_map.ts";
 import { type Component, param, parseComponents, prop, props, text } from "./ical.ts";
-import {
-  formatUtc,
-  parseDuration,
-  parseIcalTime,
-  parseTimeList,
-  parseTimeProperty,
-} from "./ical_time.ts";
+import { formatUtc, parseDuration, parseIcalTime, parseTimeList, parseTimeProperty } from "./ical_time.ts";
 import { parseRrule, WEEKDAY_CODES } from "./recurrence.ts";
 import { localToUtc, UTC_ZONE, utcToLocal, type Zone } from "./timezone.ts";
 
