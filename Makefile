@@ -74,6 +74,7 @@ firmware: deno
 image: deno
 	DENO="$(DENO)" appliance/build_image.sh $(ARCH)
 
-# Boots the amd64 image under qemu and checks the setup page and a FolderSync (slow: minutes).
+# Boots the image (ARCH=amd64|arm64) under qemu: setup page, FolderSync from the VM, update and
+# rollback (slow: amd64 ~10 min, arm64 longer; software emulation).
 image-test: deno
-	DENO="$(DENO)" appliance/image_test.sh
+	DENO="$(DENO)" appliance/image_test.sh $(ARCH)

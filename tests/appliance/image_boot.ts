@@ -1,6 +1,12 @@
 /**
- * `make image-test` (appliance/image_test.sh): boots dist/pushbridge-amd64.img
- * under qemu-system-x86_64 (software emulation), with the mailstore of the
+ * `make image-test ARCH=amd64|arm64` (appliance/image_test.sh): boots
+ * dist/pushbridge-<arch>.img under qemu (software emulation): amd64 on
+ * qemu-system-x86_64 through its own UEFI boot path (OVMF, systemd-boot);
+ * arm64 on qemu-system-aarch64 `-M virt` (a Cortex-A72, the Raspberry Pi 4's
+ * core), booting the kernel, initrd and cmdline.txt taken from the image's
+ * own FAT boot partition directly (the Pi's GPU boot firmware does not run
+ * in qemu), so the image's userspace, units, first boot and pushbridge
+ * program are what is tested. The mailstore of the
  * test harness reachable from the VM at 10.0.2.2 (QEMU user networking maps
  * it to the host's loopback), waits for the setup page through a forwarded
  * port, then over SSH (an installer key put on the boot partition) checks
@@ -11,7 +17,9 @@
  * must be rolled back to the good one. Not a *_test.ts file:
  * a cold boot under emulation takes minutes, so `make test` does not run it.
  *
- * Run: deno run -A --unsafely-ignore-certificate-errors=127.0.0.1 tests/appliance/image_boot.ts IMAGE
+ * Each phase's duration is printed (boot to setup page, FolderSync, update, rollback).
+ *
+ * Run: deno run -A --unsafely-ignore-certificate-errors=127.0.0.1 tests/appliance/image_boot.ts IMAGE [amd64|arm64]
  */
 import assert from "node:assert/strict";
 import { startMailstore } from "../harness/mod.ts";
@@ -20,7 +28,13 @@ import { childrenNamed, childText, el, textEl } from "../../src/wbxml/tree.ts";
 import { type ImapsRelay, startImapsRelay } from "./_imaps_relay.ts";
 
 const image = Deno.args[0] ?? "dist/pushbridge-amd64.img";
-const bootTimeoutMs = Number(Deno.env.get("IMAGE_TEST_TIMEOUT") ?? "900") * 1000;
+const arch = Deno.args[1] ?? (/arm64/.test(image) ? "arm64" : "amd64");
+assert.ok(arch === "amd64" || arch === "arm64", `unknown ARCH '${arch}' (amd64 or arm64)`);
+/** Deno.build.arch of the box: the architecture updates are signed for. */
+const denoArch = arch === "arm64" ? "aarch64" : "x86_64";
+// Emulating arm64 on an x86 host is several times slower than amd64.
+const slow = arch === "arm64" ? 2 : 1;
+const bootTimeoutMs = Number(Deno.env.get("IMAGE_TEST_TIMEOUT") ?? String(900 * slow)) * 1000;
 const OVMF = "/usr/share/OVMF";
 
 function freePort(): number {
@@ -69,17 +83,17 @@ async function makeUpdate(work: string, version: string, entry?: string): Promis
       `${dir}/lib/pushbridge.js`,
       js.replace(shipped[0], `var VERSION = "${version}";`),
     );
-    await Deno.writeTextFile(`${dir}/RELEASE`, `version=${version}\narch=x86_64\nkind=bundle\n`);
+    await Deno.writeTextFile(`${dir}/RELEASE`, `version=${version}\narch=${denoArch}\nkind=bundle\n`);
   }
   await run("tar", ["-czf", `${dir}.tar.gz`, "-C", dir, "."]);
   await run(Deno.execPath(), [
     ...["run", "--allow-read", "--allow-write", "appliance/update_tool.ts", "sign"],
-    ...["appliance/keys/update_private.pem", `${dir}.tar.gz`, `${dir}.pbu`, version, "x86_64"],
+    ...["appliance/keys/update_private.pem", `${dir}.tar.gz`, `${dir}.pbu`, version, denoArch],
   ]);
   return `${dir}.pbu`;
 }
 
-const BUNDLE = "dist/pushbridge-x86_64-linux-bundle";
+const BUNDLE = `dist/pushbridge-${denoArch}-linux-bundle`;
 const UPDATES = "/var/lib/pushbridge/data/updates";
 
 const mailstore = await startMailstore({ postfix: false, sieve: false });
@@ -100,7 +114,7 @@ try {
       `PUSHBRIDGE_SMTP_URL=smtp://10.0.2.2:${smtpPort}`,
       "PUSHBRIDGE_MAILSTORE_CA=/var/lib/pushbridge/data/mailstore-ca.pem",
       // Emulation is slow: a good update needs time to start; the broken one waits this long before rollback.
-      "PUSHBRIDGE_UPDATE_HEALTH_TIMEOUT=150",
+      `PUSHBRIDGE_UPDATE_HEALTH_TIMEOUT=${150 * slow}`,
       "",
     ].join("\n"),
   );
@@ -109,16 +123,43 @@ try {
   for (const [file, name] of [["mailstore-ca.pem"], ["pushbridge.env"], ["id.pub", "authorized_keys"]]) {
     await run("mcopy", ["-o", "-i", `${disk}@@1048576`, `${work}/${file}`, `::/${name ?? file}`]);
   }
-  await Deno.copyFile(`${OVMF}/OVMF_VARS_4M.fd`, `${work}/vars.fd`);
   const setupPort = freePort();
   const easPort = freePort();
   const sshPort = freePort();
   const consoleLog = await Deno.open(`${work}/console.log`, { write: true, create: true });
-  qemu = new Deno.Command("qemu-system-x86_64", {
-    args: [
-      ...["-machine", "q35,accel=tcg", "-cpu", "max", "-m", "1536", "-smp", "2", "-nographic", "-no-reboot"],
+  let machine: string[];
+  if (arch === "amd64") {
+    await Deno.copyFile(`${OVMF}/OVMF_VARS_4M.fd`, `${work}/vars.fd`);
+    machine = [
+      ...["qemu-system-x86_64", "-machine", "q35,accel=tcg", "-cpu", "max"],
       ...["-drive", `if=pflash,format=raw,readonly=on,file=${OVMF}/OVMF_CODE_4M.fd`],
       ...["-drive", `if=pflash,format=raw,file=${work}/vars.fd`],
+    ];
+  } else {
+    // What the Pi firmware would load (config.txt: kernel=vmlinuz, initramfs initrd.img), from the image itself.
+    for (const file of ["vmlinuz", "initrd.img", "cmdline.txt"]) {
+      await run("mcopy", ["-o", "-i", `${disk}@@1048576`, `::/${file}`, `${work}/${file}`]);
+    }
+    const cmdline = (await Deno.readTextFile(`${work}/cmdline.txt`)).trim();
+    assert.match(cmdline, /root=LABEL=pbroot/, "cmdline.txt boots the image's root partition");
+    // The Pi's cmdline ends with its mini UART (ttyS0), which `virt` lacks: the last console= becomes
+    // /dev/console, so virt's PL011 goes last for systemd's messages and the banner to reach console.log.
+    machine = [
+      ...["qemu-system-aarch64", "-machine", "virt,accel=tcg", "-cpu", "cortex-a72"],
+      ...[
+        "-kernel",
+        `${work}/vmlinuz`,
+        "-initrd",
+        `${work}/initrd.img`,
+        "-append",
+        `${cmdline} console=ttyAMA0`,
+      ],
+    ];
+  }
+  qemu = new Deno.Command(machine[0]!, {
+    args: [
+      ...machine.slice(1),
+      ...["-m", "1536", "-smp", "2", "-nographic", "-no-reboot"],
       ...["-drive", `file=${disk},format=raw,if=virtio`],
       "-nic",
       `user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:${setupPort}-:8080,hostfwd=tcp:127.0.0.1:${easPort}-:443,hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
@@ -148,9 +189,8 @@ try {
     health?.ok,
     `setup page did not answer within ${bootTimeoutMs / 1000} s (see ${work}/console.log)`,
   );
-  console.log(
-    `setup page answered after ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(health)}`,
-  );
+  const bootSeconds = Math.round((Date.now() - started) / 1000);
+  console.log(`setup page answered after ${bootSeconds} s: ${JSON.stringify(health)}`);
 
   // Units and firewall, seen from inside (the console only shows failures in "quiet" mode).
   console.log((await ssh("journalctl -b -u pushbridge-firstboot -o cat --no-pager")).trim());
@@ -160,7 +200,16 @@ try {
   assert.equal(failed, "", `units failed in the VM:\n${failed}`);
   assert.match(ruleset, /policy drop/, "the pushbridge firewall table is loaded");
 
+  const timings: string[] = [`boot to setup page ${bootSeconds} s`];
+  /** Seconds since `since`, noted for the summary line. */
+  const took = (what: string, since: number) => {
+    const seconds = Math.round((Date.now() - since) / 1000);
+    timings.push(`${what} ${seconds} s`);
+    return seconds;
+  };
+
   const user = mailstore.users[0]!;
+  const syncStarted = Date.now();
   const client = new EasClient({
     url: `https://127.0.0.1:${easPort}`,
     user: user.name,
@@ -186,7 +235,11 @@ try {
     changes.some((add) => childText(add, "Type") === "2"),
     `FolderSync lists no Inbox: ${JSON.stringify(names)}`,
   );
-  console.log(`FolderSync through the VM: ${names.length} folders (${names.join(", ")})`);
+  console.log(
+    `FolderSync through the VM: ${names.length} folders (${names.join(", ")}) in ${
+      took("FolderSync", syncStarted)
+    } s`,
+  );
   client.close();
 
   /** Uploads an update as the setup page would (whole file, then renamed into the watched path) and waits for the installer. */
@@ -202,7 +255,10 @@ try {
         `mv ${UPDATES}/upload.part ${UPDATES}/incoming.pbu`,
         `i=0; while [ -e ${UPDATES}/incoming.pbu ] && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done`,
         "sleep 1",
-        'while [ "$(systemctl show -p ActiveState --value pushbridge-update.service)" = activating ]; do sleep 2; done',
+        // Bounded: the health timeout (a broken release is rolled back after it) plus the install itself.
+        `j=0; while [ "$(systemctl show -p ActiveState --value pushbridge-update.service)" = activating ] && [ $j -lt ${
+          75 * slow + 150
+        } ]; do sleep 2; j=$((j+1)); done`,
         "journalctl -u pushbridge-update.service -o cat --no-pager | tail -n 12",
         "echo current=$(readlink /var/lib/pushbridge/releases/current)",
       ].join("; "),
@@ -212,7 +268,9 @@ try {
   };
 
   const good = await makeUpdate(work, `${health.version}.1`);
+  const goodStarted = Date.now();
   const afterGood = await install(good);
+  took("update", goodStarted);
   assert.equal(afterGood.health?.version, `${health.version}.1`, "the good update runs");
   assert.match(
     afterGood.current,
@@ -225,10 +283,13 @@ try {
     `${health.version}.2`,
     `#!/bin/sh\n# A deliberately broken release: it reports its version and cannot serve.\n[ "$1" = --version ] && { echo "pushbridge ${health.version}.2"; exit 0; }\necho "broken release" >&2\nexit 1\n`,
   );
+  const brokenStarted = Date.now();
   const afterBroken = await install(broken);
+  took("rollback", brokenStarted);
   assert.equal(afterBroken.health?.version, `${health.version}.1`, "the broken update was rolled back");
   assert.equal(afterBroken.current, afterGood.current, "current points at the good release again");
   console.log(`updates: ${health.version}.1 installed, ${health.version}.2 rolled back`);
+  console.log(`image-test ${arch} timings: ${timings.join(", ")}`);
 } finally {
   if (qemu) {
     try {
