@@ -1,0 +1,350 @@
+/**
+ * The DAV bridge against SabreDAV (Debian's php-sabre-dav 1.8, the library under Nextcloud and
+ * Baikal), the one harness server with an RFC 6638 scheduling outbox. What it checks that Radicale
+ * and Xandikos cannot:
+ * - discovery finds schedule-outbox-URL (RFC 6638 2.1.1), so the bridge treats the server as
+ *   scheduling: meetings the phone writes carry SCHEDULE-AGENT=CLIENT (RFC 6638 7.1) on ORGANIZER
+ *   and ATTENDEE, since the phone sends its own invitations through SendMail (issue 6);
+ * - ResolveRecipients Availability of a colleague goes through a VFREEBUSY POST to the outbox
+ *   (RFC 6638 5, issue 8) and reads the busy time Sabre computes from bob's calendar.
+ * Other differences: Sabre 1.8 has no sync-token (no RFC 6578 sync-collection), only the
+ * calendarserver ctag, so changes are found through the ETag listing; it does no implicit
+ * scheduling on PUT (Sabre 2's schedule plugin does), so a server-side second invitation cannot
+ * happen here, only the marking that prevents it on such servers is visible.
+ *
+ * Needs php-cli, php-sqlite3 and php-sabre-dav: without them the tests fail saying so.
+ */
+import assert from "node:assert/strict";
+import { type SabreDavServer, startSabreDav } from "../../harness/_sabredav.ts";
+import { DEFAULT_USERS } from "../../harness/mod.ts";
+import { DavAuthError, DavClient, DavPreconditionError } from "../../../src/bridge/dav/dav_client.ts";
+import { DavBackend } from "../../../src/bridge/dav/dav_backend.ts";
+import { DavAvailability } from "../../../src/bridge/dav/availability.ts";
+import { Store } from "../../../src/store/mod.ts";
+import { FOLDER_TYPE } from "../../../src/eas/protocol/folder_types.ts";
+import { EasStatusError } from "../../../src/eas/protocol/errors.ts";
+import { SYNC_STATUS } from "../../../src/eas/sync/status.ts";
+import type { SyncSource } from "../../../src/eas/sync/types.ts";
+import type { ModelObject } from "../../../src/eas/model/streamer.ts";
+import type { Appointment } from "../../../src/eas/model/calendar.ts";
+import type { Contact } from "../../../src/eas/model/contacts.ts";
+
+const [ALICE, BOB] = DEFAULT_USERS as [typeof DEFAULT_USERS[0], typeof DEFAULT_USERS[0]];
+
+const EVENT = (uid: string, lines: string[]) =>
+  [
+    "BEGIN:VCALENDAR",
+    "VERSION:2.0",
+    "PRODID:-//desk//EN",
+    "BEGIN:VEVENT",
+    `UID:${uid}`,
+    "DTSTAMP:20300101T000000Z",
+    ...lines,
+    "END:VEVENT",
+    "END:VCALENDAR",
+    "",
+  ].join("\r\n");
+
+const DESK = (summary: string) =>
+  EVENT("desk-1", [
+    "DTSTART:20300318T090000Z",
+    "DTEND:20300318T100000Z",
+    `SUMMARY:${summary}`,
+    "X-DESKTOP:keep",
+  ]);
+
+/** A DavClient that records the method and href of every request (and the REPORT's name). */
+class RecordingClient extends DavClient {
+  readonly calls: string[] = [];
+  override request(
+    method: string,
+    href: string,
+    init?: { body?: string; headers?: Record<string, string> },
+  ): Promise<Response> {
+    const report = method === "REPORT"
+      ? /<[a-z]+:([a-z-]+)/i.exec(init?.body?.replace(/<\?[^>]*>/, "") ?? "")
+      : null;
+    this.calls.push(report ? `REPORT ${report[1]} ${href}` : `${method} ${href}`);
+    return super.request(method, href, init);
+  }
+}
+
+interface Fixture {
+  server: SabreDavServer;
+  store: Store;
+  client: RecordingClient;
+  backend: DavBackend;
+  /** A plain client logged in as bob, for what a desktop client of bob's does. */
+  bob: DavClient;
+}
+
+async function withSabreDav(run: (f: Fixture) => Promise<void>): Promise<void> {
+  const server = await startSabreDav([ALICE, BOB]);
+  const store = Store.open(":memory:");
+  try {
+    const url = new URL(server.url);
+    const client = new RecordingClient({ url, credentials: { user: ALICE.name, password: ALICE.password } });
+    const bob = new DavClient({ url, credentials: { user: BOB.name, password: BOB.password } });
+    const backend = new DavBackend({
+      client,
+      state: store.davState,
+      user: ALICE.name,
+      selfEmails: () => Promise.resolve([ALICE.email]),
+    });
+    await run({ server, store, client, backend, bob });
+  } finally {
+    store.close();
+    await server.stop();
+  }
+}
+
+async function fetchOne(source: SyncSource<ModelObject>, id: string): Promise<ModelObject> {
+  const got = [];
+  for await (const item of source.fetch([id], "add")) got.push(item);
+  assert.equal(got.length, 1);
+  const [first] = got;
+  if (!first || !("item" in first)) throw new Error(`Item "${id}" did not convert`);
+  return first.item;
+}
+
+/** The href of the one event in a calendar (a Depth 1 PROPFIND). */
+async function onlyEvent(client: DavClient, calendar: string): Promise<string> {
+  const hrefs = (await client.propfind(calendar, [["DAV:", "getetag"]], 1)).map((r) => r.href)
+    .filter((h) => h.endsWith(".ics"));
+  assert.equal(hrefs.length, 1, hrefs.join(" "));
+  return hrefs[0]!;
+}
+
+const isConflict = (e: unknown) => e instanceof EasStatusError && e.status === SYNC_STATUS.Conflict;
+const OPTIONS = { bodyPreferences: [], filterType: 0 };
+
+Deno.test("DavClient discovers the SabreDAV principal, home sets and schedule outbox; a wrong password is refused", async () => {
+  await withSabreDav(async ({ server }) => {
+    const client = new DavClient({
+      url: new URL(server.url),
+      credentials: { user: ALICE.name, password: ALICE.password },
+    });
+    assert.deepEqual(await client.discover(), {
+      principal: "/principals/alice/",
+      calendarHomes: ["/calendars/alice/"],
+      addressbookHomes: ["/addressbooks/alice/"],
+      scheduleOutbox: "/calendars/alice/outbox",
+    });
+    const stranger = new DavClient({
+      url: new URL(server.url),
+      credentials: { user: ALICE.name, password: "wrong" },
+    });
+    await assert.rejects(() => stranger.discover(), DavAuthError);
+  });
+});
+
+Deno.test("DavBackend lists the SabreDAV calendar as Calendar and Tasks, and its address book", async () => {
+  await withSabreDav(async ({ server, backend }) => {
+    const folders = await backend.listFolders();
+    assert.deepEqual(
+      folders.map((f) => [f.key, f.type, f.displayName]).sort((a, b) =>
+        String(a[0]).localeCompare(String(b[0]))
+      ),
+      [
+        [`dav:${server.addressbook(ALICE.name)}#VCARD`, FOLDER_TYPE.Contacts, "Contacts"],
+        [`dav:${server.calendar(ALICE.name)}#VEVENT`, FOLDER_TYPE.Calendar, "Calendar"],
+        [`dav:${server.calendar(ALICE.name)}#VTODO`, FOLDER_TYPE.Tasks, "Calendar"],
+      ],
+    );
+  });
+});
+
+Deno.test("DavBackend syncs a SabreDAV calendar through its ETag listing (no sync-token) and writes with ETags", async () => {
+  await withSabreDav(async ({ server, client, backend }) => {
+    const calendar = server.calendar(ALICE.name);
+    const source = backend.syncSource(`dav:${calendar}#VEVENT`, OPTIONS);
+    assert.deepEqual((await source.scan(undefined, undefined)).items, []);
+
+    // A desktop client's event appears; Sabre 1.8 has no sync-collection, the bridge lists ETags.
+    const href = `${calendar}desk.ics`;
+    await client.put(href, DESK("Desk meeting"), "text/calendar", "");
+    client.calls.length = 0;
+    let scan = await source.scan(undefined, undefined);
+    assert.ok(!client.calls.some((c) => c.startsWith("REPORT sync-collection")), client.calls.join("\n"));
+    assert.equal(scan.items.length, 1);
+    const [desk] = scan.items;
+    const app = await fetchOne(source, desk!.id) as Appointment;
+    assert.equal(app.subject, "Desk meeting");
+    assert.equal(app.startTime, "20300318T090000Z");
+
+    // A desktop change: same id, new token (the ctag moved, the ETag changed).
+    const before = await client.get(href);
+    await client.put(href, DESK("Desk moved"), "text/calendar", before!.etag);
+    scan = await source.scan(undefined, undefined);
+    assert.equal(scan.items.length, 1);
+    assert.equal(scan.items[0]!.id, desk!.id);
+    assert.notEqual(scan.items[0]!.token, desk!.token);
+    assert.equal((await fetchOne(source, desk!.id) as Appointment).subject, "Desk moved");
+
+    // The phone adds one (If-None-Match: *); the token a scan reports is the ETag of the write.
+    const added = await source.add({
+      subject: "From phone",
+      startTime: "20300320T080000Z",
+      endTime: "20300320T090000Z",
+      reminder: 10,
+    });
+    assert.ok(added.token);
+    scan = await source.scan(undefined, undefined);
+    assert.deepEqual(scan.items.map((i) => i.id).sort(), [desk!.id, added.id].sort());
+    assert.equal(scan.items.find((i) => i.id === added.id)!.token, added.token);
+
+    // The phone changes the desktop event: properties it does not know survive.
+    const changed = await source.change(desk!.id, { ...app, subject: "Renamed on phone" });
+    assert.ok(changed);
+    const stored = await client.get(href);
+    assert.match(stored!.data, /SUMMARY:Renamed on phone/);
+    assert.match(stored!.data, /X-DESKTOP:keep/);
+    assert.equal(stored!.etag, changed.token);
+
+    // Creating over an existing resource and replacing a stale version are refused with 412.
+    await assert.rejects(() => client.put(href, DESK("Clobber"), "text/calendar", ""), DavPreconditionError);
+    await assert.rejects(
+      () => client.put(href, DESK("Clobber"), "text/calendar", before!.etag),
+      DavPreconditionError,
+    );
+
+    // A concurrent desktop edit: the phone's delete with the old ETag is a conflict, nothing is lost.
+    await client.put(href, DESK("Desk again"), "text/calendar", stored!.etag);
+    await assert.rejects(() => source.remove(desk!.id), isConflict);
+    assert.match((await client.get(href))!.data, /SUMMARY:Desk again/);
+
+    // A desktop delete disappears from the next scan; the phone deletes its own event.
+    assert.ok(await client.delete(href));
+    scan = await source.scan(undefined, undefined);
+    assert.deepEqual(scan.items.map((i) => i.id), [added.id]);
+    assert.equal(await source.remove(added.id), true);
+    assert.deepEqual((await source.scan(undefined, undefined)).items, []);
+  });
+});
+
+Deno.test("DavBackend syncs a SabreDAV address book", async () => {
+  await withSabreDav(async ({ server, client, backend }) => {
+    const book = server.addressbook(ALICE.name);
+    const contacts = backend.syncSource(`dav:${book}#VCARD`, OPTIONS);
+    assert.deepEqual((await contacts.scan(undefined, undefined)).items, []);
+    await client.put(
+      `${book}carol.vcf`,
+      "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:carol-1\r\nFN:Carol Desk\r\nN:Desk;Carol;;;\r\n" +
+        "EMAIL;TYPE=INTERNET:carol@example.test\r\nX-DESKTOP:keep\r\nEND:VCARD\r\n",
+      "text/vcard",
+      "",
+    );
+    const scan = await contacts.scan(undefined, undefined);
+    assert.equal(scan.items.length, 1);
+    const carolId = scan.items[0]!.id;
+    const carol = await fetchOne(contacts, carolId) as Contact;
+    assert.equal(carol.email1Address, "carol@example.test");
+    const phone = await contacts.add({
+      firstName: "Dan",
+      lastName: "Phone",
+      email1Address: "dan@example.test",
+    });
+    assert.equal((await fetchOne(contacts, phone.id) as Contact).email1Address, "dan@example.test");
+    assert.ok(await contacts.change(carolId, { ...carol, email1Address: "carol@phone.example" }));
+    const stored = await client.get(`${book}carol.vcf`);
+    assert.match(stored!.data, /carol@phone\.example/);
+    assert.match(stored!.data, /X-DESKTOP:keep/);
+    assert.deepEqual(
+      (await contacts.scan(undefined, undefined)).items.map((i) => i.id).sort(),
+      [carolId, phone.id].sort(),
+    );
+  });
+});
+
+Deno.test("A meeting the phone creates on SabreDAV is stored client-scheduled: no outbox POST, nothing for bob", async () => {
+  await withSabreDav(async ({ server, client, backend, bob }) => {
+    const calendar = server.calendar(ALICE.name);
+    const source = backend.syncSource(`dav:${calendar}#VEVENT`, OPTIONS);
+    await source.scan(undefined, undefined);
+    client.calls.length = 0;
+    const meeting: Appointment = {
+      subject: "Planning",
+      startTime: "20300325T130000Z",
+      endTime: "20300325T140000Z",
+      meetingStatus: 1,
+      organizerEmail: ALICE.email,
+      organizerName: "Alice",
+      attendees: [{ email: BOB.email, name: "Bob", attendeeType: 1 }],
+    };
+    const added = await source.add(meeting);
+    // The outbox was discovered, and the bridge itself schedules nothing through it (RFC 6638 5:
+    // a POST to the outbox is how a client asks the server to deliver iTIP messages).
+    assert.ok(!client.calls.some((c) => c.startsWith("POST")), client.calls.join("\n"));
+    const stored = await client.get(await onlyEvent(client, calendar));
+    const data = stored!.data.replace(/\r?\n[ \t]/g, "");
+    // RFC 6638 7.1: SCHEDULE-AGENT=CLIENT on the organizer and every attendee, so a scheduling
+    // server (Sabre 2+, Nextcloud, Baikal) does not mail bob a second invitation.
+    assert.match(data, /^ORGANIZER[^\r\n]*SCHEDULE-AGENT=CLIENT[^\r\n]*:mailto:alice@example\.test/mi);
+    assert.match(data, /^ATTENDEE[^\r\n]*SCHEDULE-AGENT=CLIENT[^\r\n]*:mailto:bob@example\.test/mi);
+    // The marking does not leak back to the phone: the meeting reads as it was written.
+    const back = await fetchOne(source, added.id) as Appointment;
+    assert.equal(back.organizerEmail, ALICE.email);
+    assert.deepEqual(back.attendees?.map((a) => a.email), [BOB.email]);
+    // Bob's calendar got nothing from the server.
+    const bobs = await bob.propfind(server.calendar(BOB.name), [["DAV:", "getetag"]], 1);
+    assert.deepEqual(bobs.filter((r) => r.href.endsWith(".ics")), []);
+  });
+});
+
+Deno.test("An invitation placed in the SabreDAV calendar is stored client-scheduled", async () => {
+  await withSabreDav(async ({ server, client, backend }) => {
+    const invitation = EVENT("invite-1", [
+      "DTSTART:20300326T090000Z",
+      "DTEND:20300326T100000Z",
+      "SUMMARY:Bob's review",
+      "SEQUENCE:0",
+      "ORGANIZER;CN=Bob:mailto:bob@example.test",
+      "ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:alice@example.test",
+    ]).replace("VERSION:2.0", "VERSION:2.0\r\nMETHOD:REQUEST");
+    assert.equal(await backend.placeInvitation(invitation, [ALICE.email]), "placed");
+    const calendar = server.calendar(ALICE.name);
+    const data = (await client.get(await onlyEvent(client, calendar)))!.data.replace(/\r?\n[ \t]/g, "");
+    assert.doesNotMatch(data, /^METHOD:/m);
+    assert.match(data, /^ORGANIZER[^\r\n]*SCHEDULE-AGENT=CLIENT[^\r\n]*:mailto:bob@example\.test/mi);
+    assert.match(data, /^ATTENDEE[^\r\n]*SCHEDULE-AGENT=CLIENT[^\r\n]*:mailto:alice@example\.test/mi);
+    assert.ok(!client.calls.some((c) => c.startsWith("POST")), client.calls.join("\n"));
+  });
+});
+
+const START = new Date("2030-03-18T08:00:00Z");
+const END = new Date("2030-03-18T12:00:00Z");
+
+/** Bob's day: busy 09:00-10:00, a transparent 10:00-10:30 (free), tentative 11:00-11:30. */
+const BOB_EVENTS: [string, string][] = [
+  ["busy", EVENT("busy-1", ["DTSTART:20300318T090000Z", "DTEND:20300318T100000Z", "SUMMARY:Review"])],
+  ["lunch", EVENT("free-1", ["DTSTART:20300318T100000Z", "DTEND:20300318T103000Z", "TRANSP:TRANSPARENT"])],
+  ["maybe", EVENT("maybe-1", ["DTSTART:20300318T110000Z", "DTEND:20300318T113000Z", "STATUS:TENTATIVE"])],
+];
+/** 08:00-12:00 in 30-minute digits (MS-ASCMD 2.2.3.107): busy 2, tentative 1, free 0. */
+const BOB_MERGED = "00220010";
+
+Deno.test("DavAvailability asks SabreDAV's schedule outbox for a colleague's busy time (VFREEBUSY POST)", async () => {
+  await withSabreDav(async ({ server, client, bob }) => {
+    for (const [name, ics] of BOB_EVENTS) {
+      await bob.put(`${server.calendar(BOB.name)}${name}.ics`, ics, "text/calendar", "");
+    }
+    const lookup = new DavAvailability({
+      client,
+      login: ALICE.name,
+      selfEmails: () => Promise.resolve([ALICE.email]),
+    });
+    client.calls.length = 0;
+    assert.deepEqual(await lookup.freeBusy(BOB.email, START, END), { merged: BOB_MERGED });
+    // Answered by the outbox alone: no report on bob's calendar, no principal search.
+    assert.deepEqual(client.calls.filter((c) => !c.startsWith("PROPFIND")), [
+      `POST ${server.outbox(ALICE.name)}`,
+    ]);
+
+    // An address no principal has: Sabre answers request-status 3.7 and the bridge's other ways
+    // (principal-property-search, a sibling principal) find nothing either.
+    assert.deepEqual(
+      await lookup.freeBusy("nobody@example.test", START, END),
+      { failure: "unreadable" },
+    );
+  });
+});
