@@ -295,6 +295,8 @@ export interface DavAvailabilityOptions {
 export class DavAvailability implements AvailabilityLookup {
   readonly #o: DavAvailabilityOptions;
   #homes: Promise<DavHomes> | undefined;
+  /** The ORGANIZER of outbox requests, looked up once. */
+  #organizerOf: Promise<string> | undefined;
 
   constructor(options: DavAvailabilityOptions) {
     this.#o = options;
@@ -328,16 +330,20 @@ export class DavAvailability implements AvailabilityLookup {
     const homes = await this.#discover();
     if ((await this.#o.selfEmails()).includes(address)) return await this.#ownPeriods(homes, start, end);
     if (homes.scheduleOutbox) {
-      const viaOutbox = await this.#outbox(homes.scheduleOutbox, address, start, end).catch((error) => {
-        if (error instanceof DavRefusedError) return undefined;
-        throw error;
-      });
+      const viaOutbox = await this.#outbox(homes.scheduleOutbox, homes.principal, address, start, end).catch(
+        (error) => {
+          if (error instanceof DavRefusedError) return undefined;
+          throw error;
+        },
+      );
       if (viaOutbox) return viaOutbox;
     }
     const calendarHomes = await this.#homesOf(homes, address);
     if (!calendarHomes?.length) return undefined;
+    const calendars = await this.#calendars(calendarHomes);
+    if (!calendars) return undefined;
     const out: BusyPeriod[] = [];
-    for (const calendar of await this.#calendars(calendarHomes)) {
+    for (const calendar of calendars) {
       let periods = await this.#freeBusyQuery(calendar.href, start, end);
       if (periods === null) {
         // Not refused but not answered either: list the events, as for the user's own calendars.
@@ -376,8 +382,10 @@ export class DavAvailability implements AvailabilityLookup {
 
   /** The user's own calendars: a time-range calendar-query (RFC 4791 7.8.1) and local expansion. */
   async #ownPeriods(homes: DavHomes, start: number, end: number): Promise<BusyPeriod[] | undefined> {
+    const calendars = await this.#calendars(homes.calendarHomes);
+    if (!calendars) return undefined;
     const out: BusyPeriod[] = [];
-    for (const calendar of await this.#calendars(homes.calendarHomes)) {
+    for (const calendar of calendars) {
       if (calendar.transparent) continue;
       const periods = await this.#eventPeriods(calendar.href, start, end);
       if (!periods) return undefined;
@@ -419,10 +427,14 @@ export class DavAvailability implements AvailabilityLookup {
 
   /**
    * Event calendars under the homes, each marked when its owner keeps it out
-   * of free/busy (schedule-calendar-transp transparent, RFC 6638 9.1).
+   * of free/busy (schedule-calendar-transp transparent, RFC 6638 9.1);
+   * undefined when none is visible because the server refused the listing
+   * (403 propstats, as SabreDAV answers for another user's home): that is
+   * unknown time, not free time.
    */
-  async #calendars(homes: string[]): Promise<{ href: string; transparent: boolean }[]> {
+  async #calendars(homes: string[]): Promise<{ href: string; transparent: boolean }[] | undefined> {
     const out: { href: string; transparent: boolean }[] = [];
+    let refused = false;
     for (const home of homes) {
       const responses = await this.#o.client.propfind(home, [
         [NS.DAV, "resourcetype"],
@@ -430,6 +442,7 @@ export class DavAvailability implements AvailabilityLookup {
         [NS.CALDAV, "schedule-calendar-transp"],
       ], 1);
       for (const r of responses) {
+        if (r.refused) refused = true;
         if (!kid(r.props.get(propKey(NS.DAV, "resourcetype")), NS.CALDAV, "calendar")) continue;
         const comps = kids(
           r.props.get(propKey(NS.CALDAV, "supported-calendar-component-set")),
@@ -444,7 +457,7 @@ export class DavAvailability implements AvailabilityLookup {
         if (!out.some((c) => c.href === r.href)) out.push({ href: r.href, transparent });
       }
     }
-    return out;
+    return out.length || !refused ? out : undefined;
   }
 
   /**
@@ -495,14 +508,38 @@ export class DavAvailability implements AvailabilityLookup {
     return `${segments.join("/")}/`;
   }
 
+  /**
+   * The ORGANIZER of an outbox request: it must be one of the user's
+   * calendar-user-address-set (RFC 6638 2.4.1, 5; SabreDAV refuses any other
+   * with 403), so the user's address as the principal spells it, else the
+   * first of the user's own addresses.
+   */
+  async #organizer(principal: string): Promise<string> {
+    const selves = await this.#o.selfEmails();
+    const [r] = await this.#o.client.propfind(principal, [[NS.CALDAV, "calendar-user-address-set"]], 0)
+      .catch((error) => {
+        if (error instanceof DavRefusedError) return [];
+        throw error;
+      });
+    const known = kids(r?.props.get(propKey(NS.CALDAV, "calendar-user-address-set")), NS.DAV, "href")
+      .map((h) => h.text.trim())
+      .find((h) => /^mailto:/i.test(h) && selves.includes(addressOf(h)));
+    return known ?? `mailto:${selves.find((e) => e.includes("@")) ?? this.#o.login}`;
+  }
+
   /** A VFREEBUSY request to the scheduling outbox; undefined unless the recipient's request-status is 2.x. */
   async #outbox(
     outbox: string,
+    principal: string,
     address: string,
     start: number,
     end: number,
   ): Promise<BusyPeriod[] | undefined> {
-    const self = (await this.#o.selfEmails()).find((e) => e.includes("@")) ?? this.#o.login;
+    this.#organizerOf ??= this.#organizer(principal).catch((error) => {
+      this.#organizerOf = undefined;
+      throw error;
+    });
+    const organizer = await this.#organizerOf;
     const ics = [
       "BEGIN:VCALENDAR",
       "VERSION:2.0",
@@ -513,7 +550,7 @@ export class DavAvailability implements AvailabilityLookup {
       `DTSTAMP:${formatUtc(Date.now())}`,
       `DTSTART:${formatUtc(start)}`,
       `DTEND:${formatUtc(end)}`,
-      `ORGANIZER:mailto:${self}`,
+      `ORGANIZER:${organizer}`,
       `ATTENDEE:mailto:${address}`,
       "END:VFREEBUSY",
       "END:VCALENDAR",

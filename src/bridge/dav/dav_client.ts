@@ -25,6 +25,11 @@ export interface DavResponse {
   href: string;
   status: number;
   props: Map<string, XmlNode>;
+  /**
+   * Set when every propstat of the response was refused (401/403, RFC 4918 9.1.2): the resource
+   * exists but the user may not read it, as SabreDAV answers for another user's calendar home.
+   */
+  refused?: true;
 }
 
 /** A DAV write refused because the resource changed (412) or exists (If-None-Match). */
@@ -162,13 +167,17 @@ export class DavClient {
     return kids(root, NS.DAV, "response").map((r) => {
       const props = new Map<string, XmlNode>();
       let status = statusOf(kid(r, NS.DAV, "status")?.text) ?? 200;
-      for (const ps of kids(r, NS.DAV, "propstat")) {
+      const propstats = kids(r, NS.DAV, "propstat");
+      let refused = propstats.length > 0;
+      for (const ps of propstats) {
         const s = statusOf(kid(ps, NS.DAV, "status")?.text) ?? 200;
+        if (s !== 401 && s !== 403) refused = false;
         if (s >= 300) continue;
         status = 200;
         for (const p of kid(ps, NS.DAV, "prop")?.children ?? []) props.set(key(p.ns, p.name), p);
       }
-      return { href: decodeURIComponent(kid(r, NS.DAV, "href")?.text.trim() ?? ""), status, props };
+      const href = decodeURIComponent(kid(r, NS.DAV, "href")?.text.trim() ?? "");
+      return refused ? { href, status, props, refused } : { href, status, props };
     });
   }
 

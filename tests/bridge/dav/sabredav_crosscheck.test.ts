@@ -17,7 +17,12 @@
 import assert from "node:assert/strict";
 import { type SabreDavServer, startSabreDav } from "../../harness/_sabredav.ts";
 import { DEFAULT_USERS } from "../../harness/mod.ts";
-import { DavAuthError, DavClient, DavPreconditionError } from "../../../src/bridge/dav/dav_client.ts";
+import {
+  DavAuthError,
+  DavClient,
+  type DavHomes,
+  DavPreconditionError,
+} from "../../../src/bridge/dav/dav_client.ts";
 import { DavBackend } from "../../../src/bridge/dav/dav_backend.ts";
 import { DavAvailability } from "../../../src/bridge/dav/availability.ts";
 import { Store } from "../../../src/store/mod.ts";
@@ -323,16 +328,31 @@ const BOB_EVENTS: [string, string][] = [
 /** 08:00-12:00 in 30-minute digits (MS-ASCMD 2.2.3.107): busy 2, tentative 1, free 0. */
 const BOB_MERGED = "00220010";
 
+/** Bob's desktop writes his day into his calendar. */
+async function bobsDay(server: SabreDavServer, bob: DavClient): Promise<void> {
+  for (const [name, ics] of BOB_EVENTS) {
+    await bob.put(`${server.calendar(BOB.name)}${name}.ics`, ics, "text/calendar", "");
+  }
+}
+
+/** Alice's free/busy lookup with her addresses, and home sets when given. */
+function aliceLookup(
+  client: DavClient,
+  selfEmails: string[],
+  homes?: () => Promise<DavHomes>,
+): DavAvailability {
+  return new DavAvailability({
+    client,
+    login: ALICE.name,
+    selfEmails: () => Promise.resolve(selfEmails),
+    ...(homes ? { homes } : {}),
+  });
+}
+
 Deno.test("DavAvailability asks SabreDAV's schedule outbox for a colleague's busy time (VFREEBUSY POST)", async () => {
   await withSabreDav(async ({ server, client, bob }) => {
-    for (const [name, ics] of BOB_EVENTS) {
-      await bob.put(`${server.calendar(BOB.name)}${name}.ics`, ics, "text/calendar", "");
-    }
-    const lookup = new DavAvailability({
-      client,
-      login: ALICE.name,
-      selfEmails: () => Promise.resolve([ALICE.email]),
-    });
+    await bobsDay(server, bob);
+    const lookup = aliceLookup(client, [ALICE.email]);
     client.calls.length = 0;
     assert.deepEqual(await lookup.freeBusy(BOB.email, START, END), { merged: BOB_MERGED });
     // Answered by the outbox alone: no report on bob's calendar, no principal search.
@@ -346,5 +366,41 @@ Deno.test("DavAvailability asks SabreDAV's schedule outbox for a colleague's bus
       await lookup.freeBusy("nobody@example.test", START, END),
       { failure: "unreadable" },
     );
+  });
+});
+
+Deno.test("The outbox request names the user as the SabreDAV principal knows them (calendar-user-address-set)", async () => {
+  await withSabreDav(async ({ server, client, bob }) => {
+    await bobsDay(server, bob);
+    // The user's first address is one the server does not know: Sabre refuses an ORGANIZER outside
+    // the principal's calendar-user-address-set (403), so the bridge takes the one it knows.
+    const lookup = aliceLookup(client, ["alice@old.example", ALICE.email]);
+    client.calls.length = 0;
+    assert.deepEqual(await lookup.freeBusy(BOB.email, START, END), { merged: BOB_MERGED });
+    assert.deepEqual(await lookup.freeBusy(BOB.email, START, END), { merged: BOB_MERGED });
+    // No fallback to reading bob's calendars: no REPORT at all.
+    assert.deepEqual(client.calls.filter((c) => c.startsWith("REPORT")), []);
+    assert.deepEqual(client.calls.filter((c) => c.startsWith("POST")), [
+      `POST ${server.outbox(ALICE.name)}`,
+      `POST ${server.outbox(ALICE.name)}`,
+    ]);
+    // The principal's address set is read once per lookup object, not per recipient.
+    assert.equal(client.calls.filter((c) => c === `PROPFIND ${server.principal(ALICE.name)}`).length, 2);
+  });
+});
+
+Deno.test("Without the outbox, a SabreDAV home alice may not list makes bob's time unreadable, not free", async () => {
+  await withSabreDav(async ({ server, client, bob }) => {
+    await bobsDay(server, bob);
+    // As on a server that names no schedule-outbox-URL: the bridge finds bob's principal beside
+    // alice's, whose calendar home Sabre lists with 403 propstats only (no DAV:read for alice).
+    const lookup = aliceLookup(client, [ALICE.email], async () => {
+      const { scheduleOutbox: _, ...homes } = await client.discover();
+      return homes;
+    });
+    client.calls.length = 0;
+    assert.deepEqual(await lookup.freeBusy(BOB.email, START, END), { failure: "unreadable" });
+    assert.ok(client.calls.includes(`PROPFIND /calendars/${BOB.name}/`), client.calls.join("\n"));
+    assert.ok(!client.calls.some((c) => c.startsWith("POST")), client.calls.join("\n"));
   });
 });
