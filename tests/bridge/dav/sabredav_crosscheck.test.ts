@@ -25,6 +25,7 @@ import {
 } from "../../../src/bridge/dav/dav_client.ts";
 import { DavBackend } from "../../../src/bridge/dav/dav_backend.ts";
 import { DavAvailability } from "../../../src/bridge/dav/availability.ts";
+import { davStateProbe } from "../../../src/bridge/dav/dav_probe.ts";
 import { Store } from "../../../src/store/mod.ts";
 import { FOLDER_TYPE } from "../../../src/eas/protocol/folder_types.ts";
 import { EasStatusError } from "../../../src/eas/protocol/errors.ts";
@@ -402,5 +403,37 @@ Deno.test("Without the outbox, a SabreDAV home alice may not list makes bob's ti
     assert.deepEqual(await lookup.freeBusy(BOB.email, START, END), { failure: "unreadable" });
     assert.ok(client.calls.includes(`PROPFIND /calendars/${BOB.name}/`), client.calls.join("\n"));
     assert.ok(!client.calls.some((c) => c.startsWith("POST")), client.calls.join("\n"));
+  });
+});
+
+Deno.test("davStateProbe() on SabreDAV reads the ctag (no sync-token) and sees a desktop change", async () => {
+  await withSabreDav(async ({ server, client, backend }) => {
+    const calendar = server.calendar(ALICE.name);
+    const key = `dav:${calendar}#VEVENT`;
+    const probe = davStateProbe({ url: new URL(server.url), shareMs: 0 });
+    const credentials = { user: ALICE.name, password: ALICE.password };
+    const before = await probe(credentials, key);
+    assert.match(before, /^\|\d+$/, "only the ctag: Sabre 1.8 names no sync-token");
+    // The token is the folder's Sync cursor, so a Sync marks what it delivered as seen.
+    assert.equal(await backend.syncSource(key, OPTIONS).cursor(), before);
+    await client.put(`${calendar}desk.ics`, DESK("Desk meeting"), "text/calendar", "");
+    const after = await probe(credentials, key);
+    assert.notEqual(after, before);
+    await assert.rejects(probe({ ...credentials, password: "wrong" }, key));
+  });
+});
+
+Deno.test("DavBackend creates, renames and deletes calendars and address books on SabreDAV", async () => {
+  await withSabreDav(async ({ backend }) => {
+    for (const type of [FOLDER_TYPE.UserCalendar, FOLDER_TYPE.UserContacts]) {
+      const key = await backend.createFolder(type, "Holidays");
+      let folder = (await backend.listFolders()).find((f) => f.key === key);
+      assert.equal(folder?.displayName, "Holidays");
+      await backend.renameFolder(key, "Vacations");
+      folder = (await backend.listFolders()).find((f) => f.key === key);
+      assert.equal(folder?.displayName, "Vacations");
+      assert.deepEqual(await backend.deleteFolder(key), [key]);
+      assert.ok(!(await backend.listFolders()).some((f) => f.key === key));
+    }
   });
 });
