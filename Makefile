@@ -12,7 +12,7 @@ endif
 
 # Debian packages the integration tests and the demo start as throwaway processes.
 TEST_PACKAGES := dovecot-imapd dovecot-submissiond dovecot-lmtpd dovecot-managesieved dovecot-sieve \
-  postfix radicale xandikos slapd ldap-utils libwbxml2-utils libxml2-utils openssl \
+  postfix radicale xandikos slapd ldap-utils libwbxml2-utils libxml2-utils openssl php-cli php-sqlite3 php-sabre-dav \
   chromium-headless-shell
 
 export DENO_NO_UPDATE_CHECK := 1
