@@ -30,6 +30,8 @@ export interface PingAnswer {
   httpStatus: number;
   pingStatus: number | undefined;
   at: number;
+  /** The server ends the connection after this answer (Connection: close). */
+  closes: boolean;
 }
 
 /** WBXML of a Ping with these folder ids and heartbeat. */
@@ -99,7 +101,7 @@ async function readResponse(conn: Deno.TlsConn): Promise<PingAnswer> {
     const status = tree.children?.find((c) => c.name === "Status")?.text;
     pingStatus = status === undefined ? undefined : Number(status);
   }
-  return { httpStatus, pingStatus, at: performance.now() };
+  return { httpStatus, pingStatus, at: performance.now(), closes: /\r\nconnection:\s*close/i.test(head) };
 }
 
 function findCrlfCrlf(bytes: Uint8Array): number {
@@ -171,6 +173,21 @@ function send(ping: HeldPing, options: Pick<HoldOptions, "port" | "body">): Held
   // Unobserved failures (closing at the end) must not crash the generator.
   ping.response.catch(() => {});
   return ping;
+}
+
+/**
+ * Opens a new connection for the device and sends its Ping there, as a phone
+ * does when the server closed the old one or it broke.
+ */
+export async function reconnectPing(
+  ping: HeldPing,
+  options: Pick<HoldOptions, "port" | "body" | "caCert">,
+): Promise<HeldPing> {
+  try {
+    ping.conn.close();
+  } catch { /* already closed */ }
+  ping.conn = await Deno.connectTls({ hostname: "127.0.0.1", port: options.port, caCerts: [options.caCert] });
+  return send(ping, options);
 }
 
 /** Closes every connection (the server sees the clients go away). */

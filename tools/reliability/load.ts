@@ -21,6 +21,7 @@ import {
   type HeldPing,
   holdPings,
   pingBytes,
+  reconnectPing,
   repeatPing,
   type SimDevice,
 } from "../load/ping_load.ts";
@@ -107,20 +108,31 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
     const errorKinds = new Map<string, number>();
     const wakeLatency: number[] = [];
     let running = true;
-    // Each answered Ping is sent again on its connection, as phones do.
+    // Each answered Ping is sent again on its connection, as phones do; on a new one when the
+    // server closed it or it broke.
     const watchPing = async (ping: HeldPing): Promise<void> => {
       while (running) {
-        const answer = await ping.response.catch(() => undefined);
+        const answer = await ping.response.catch((error: unknown) =>
+          error instanceof Error ? error : new Error(String(error))
+        );
         if (!running) return;
-        if (!answer || answer.httpStatus !== 200) {
+        const broken = answer instanceof Error;
+        if (broken || answer.httpStatus !== 200) {
           pingErrors++;
-          count(errorKinds, answer ? `Ping HTTP ${answer.httpStatus}` : "Ping no answer");
+          count(
+            errorKinds,
+            broken ? `Ping no answer: ${answer.message.slice(0, 60)}` : `Ping HTTP ${answer.httpStatus}`,
+          );
           await new Promise((r) => setTimeout(r, 1000));
         } else {
           pingAnswers++;
           wakeLatency.push(answer.at - ping.sentAt);
         }
-        repeatPing(ping, { port: box.port, body: () => body });
+        if (broken || answer.closes) {
+          await reconnectPing(ping, { port: box.port, caCert: box.caPem, body: () => body }).catch(() => {});
+        } else {
+          repeatPing(ping, { port: box.port, body: () => body });
+        }
       }
     };
     const watchers = pings.map(watchPing);
