@@ -56,8 +56,22 @@ demo: setup
 bench: setup
 	$(DENO) task bench
 
+# Only the property tests, FUZZ_RUNS cases per full-share property (tests/fuzz/_runs.ts): about
+# 20 x FUZZ_RUNS cases in all, network properties a tenth each. tools/fuzz_summary.ts then prints
+# the cases fast-check ran per file and overall and the peak RSS, and fails below FUZZ_MIN_CASES
+# or above FUZZ_MAX_RSS_MIB.
+FUZZ_RUNS ?= 60000
+FUZZ_MIN_CASES ?= 1000000
+FUZZ_MAX_RSS_MIB ?= 1536
+FUZZ_FILES := tests/fuzz/ tests/mime/property.test.ts tests/wbxml/fuzz.test.ts tests/wbxml/round_trip.test.ts
 fuzz: setup
-	PUSHBRIDGE_FUZZ_RUNS=1000000 $(DENO) test --allow-all --frozen tests/
+	@log=$$(mktemp); started=$$(date +%s); \
+	PUSHBRIDGE_FUZZ_RUNS=$(FUZZ_RUNS) PUSHBRIDGE_FUZZ_LOG=$$log $(DENO) test --allow-all --frozen $(FUZZ_FILES); \
+	status=$$?; \
+	echo "fuzz: $$(( $$(date +%s) - started )) s wall clock"; \
+	$(DENO) run --allow-read=$$log --frozen tools/fuzz_summary.ts $$log --min-cases $(FUZZ_MIN_CASES) --max-rss-mib $(FUZZ_MAX_RSS_MIB) \
+	  || status=1; \
+	rm -f $$log; exit $$status
 
 # Both architectures: the compiled binary when a denort runtime is provided
 # (DENORT_BIN_X86_64 / DENORT_BIN_AARCH64), and always the offline fallback

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Authenticator, normalizeUserName, parseBasicAuth } from "../../src/http/auth.ts";
-import { RUNS, timed } from "./_runs.ts";
+import { fuzzParams, timed } from "./_runs.ts";
 
 const b64utf8 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 
@@ -18,7 +18,7 @@ Deno.test("parseBasicAuth() of any header never throws and reads back every user
         if (parsed) assert.equal(typeof parsed.user + typeof parsed.password, "stringstring");
       },
     ),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
   fc.assert(
     fc.property(
@@ -35,7 +35,7 @@ Deno.test("parseBasicAuth() of any header never throws and reads back every user
         });
       },
     ),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
@@ -47,7 +47,7 @@ Deno.test("normalizeUserName() is idempotent and never keeps a domain prefix or 
       assert.ok(!once.includes("\\"));
       assert.equal(once, once.toLowerCase());
     }),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
@@ -76,7 +76,7 @@ Deno.test("Authenticator.authenticate() of any header answers missing, denied or
         }
       },
     ),
-    { numRuns: Math.min(RUNS, 20_000) },
+    fuzzParams(),
   );
   assert.ok(asked.every((user) => user === normalizeUserName(user)));
 });

@@ -9,7 +9,7 @@ import {
   parsePoxRequest,
 } from "../../src/http/autodiscover.ts";
 import { mutateText, textEdits } from "./_mutate.ts";
-import { RUNS, timed } from "./_runs.ts";
+import { fuzzParams, timed } from "./_runs.ts";
 
 const request = (email: string, schema: string = AUTODISCOVER_NS.mobileSync) =>
   `<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"><Request><EMailAddress>${email}</EMailAddress><AcceptableResponseSchema>${schema}</AcceptableResponseSchema></Request></Autodiscover>`;
@@ -50,7 +50,7 @@ function parseOrRefuse(xml: string): void {
 }
 
 Deno.test("parsePoxRequest() of any text parses or refuses with AutodiscoverRequestError, in linear time", () => {
-  fc.assert(fc.property(fc.string({ maxLength: 400 }), parseOrRefuse), { numRuns: RUNS });
+  fc.assert(fc.property(fc.string({ maxLength: 400 }), parseOrRefuse), fuzzParams());
 });
 
 Deno.test("parsePoxRequest() of mutated requests parses or refuses, and answers escape the echoed address", () => {
@@ -60,14 +60,14 @@ Deno.test("parsePoxRequest() of mutated requests parses or refuses, and answers 
       textEdits,
       (seed, edits) => parseOrRefuse(mutateText(seed, edits)),
     ),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
   fc.assert(
     fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (local, domain) => {
       parseOrRefuse(request(`${local}@${domain}`));
       parseOrRefuse(request(`${local.replace(/[<&]/g, "")}@${domain.replace(/[<&]/g, "")}`));
     }),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 

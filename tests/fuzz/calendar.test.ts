@@ -8,7 +8,7 @@ import { noteFromIcs, taskFromIcs } from "../../src/bridge/dav/todo_map.ts";
 import { contactFromVcard, ContactMappingError } from "../../src/bridge/dav/vcard_map.ts";
 import { galEntryOfVcard } from "../../src/bridge/gal/vcard.ts";
 import { mutateText, textEdits } from "./_mutate.ts";
-import { RUNS, timed } from "./_runs.ts";
+import { fuzzParams, timed } from "./_runs.ts";
 
 const crlf = (lines: string[]) => lines.join("\r\n") + "\r\n";
 
@@ -172,7 +172,7 @@ Deno.test("parseComponents() of any text parses or throws CalendarSyntaxError, a
         }
       },
     ),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
@@ -185,7 +185,7 @@ Deno.test("iCalendar mapping of mutated events, tasks and notes gives an item or
         () => appointmentFromIcs(text, { ...SELF, bodyPreferences: PREFS }),
       );
     }),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
   fc.assert(
     fc.property(fc.constantFrom(TODO, NOTE), textEdits, (seed, edits) => {
@@ -193,7 +193,7 @@ Deno.test("iCalendar mapping of mutated events, tasks and notes gives an item or
       expectHandled("taskFromIcs()", () => taskFromIcs(text, PREFS));
       expectHandled("noteFromIcs()", () => noteFromIcs(text, PREFS));
     }),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
@@ -204,7 +204,7 @@ Deno.test("vCard mapping of mutated cards gives a contact or a named error; the 
       expectHandled("contactFromVcard()", () => contactFromVcard(text, PREFS));
       timed("galEntryOfVcard()", () => galEntryOfVcard(text));
     }),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 

@@ -12,7 +12,7 @@ import { createLogger } from "../../src/log/logger.ts";
 import { encode, fromXml } from "../../src/wbxml/mod.ts";
 import { startBox } from "../integration/fixture.ts";
 import { syncFolders } from "../integration/send_fixture.ts";
-import { NETWORK_RUNS } from "./_runs.ts";
+import { fuzzParams, NETWORK_RUNS } from "./_runs.ts";
 
 const fixtures = new URL("../fixtures/wbxml/", import.meta.url);
 /** Fixture file prefix -> the command whose request (or response) it holds. */
@@ -61,6 +61,12 @@ function mutate(seed: Uint8Array, steps: { kind: string; at: number; bytes: Uint
   return new Uint8Array(out);
 }
 
+/** A header value fetch() will send: printable ASCII and spaces. */
+const headerText = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  maxLength: 60,
+});
+
 const STACK = /\n\s+at |\.ts:\d+:\d+|file:\/\//;
 
 Deno.test("random and mutated requests to a running box never get a 500 or a stack trace, and the box keeps serving", async () => {
@@ -101,10 +107,18 @@ Deno.test("random and mutated requests to a running box never get a 500 or a sta
           version: fc.oneof(
             { weight: 8, arbitrary: fc.constantFrom("16.1", "14.1", "12.1") },
             { weight: 1, arbitrary: fc.constantFrom(...PROTOCOL_VERSIONS, "", "99.9", "12.1\r\nX: y") },
+            { weight: 1, arbitrary: headerText },
           ),
           contentType: fc.oneof(
             { weight: 8, arbitrary: fc.constant("application/vnd.ms-sync.wbxml") },
             { weight: 1, arbitrary: fc.constantFrom("message/rfc822", "text/plain", "") },
+            { weight: 1, arbitrary: headerText },
+          ),
+          // X-MS-PolicyKey (MS-ASHTTP 2.2.1.1.2.6): mostly absent, else out-of-range numbers or noise.
+          policyKey: fc.oneof(
+            { weight: 8, arbitrary: fc.constant(undefined) },
+            { weight: 1, arbitrary: fc.constantFrom("0", "4294967295", "4294967296", "-1", "1e3", "") },
+            { weight: 1, arbitrary: headerText },
           ),
         }),
         async (c) => {
@@ -131,6 +145,7 @@ Deno.test("random and mutated requests to a running box never get a 500 or a sta
           const headers: Record<string, string> = { Authorization: authorization };
           if (c.contentType) headers["Content-Type"] = c.contentType;
           if (c.version && !/[\r\n]/.test(c.version)) headers["MS-ASProtocolVersion"] = c.version;
+          if (c.policyKey !== undefined) headers["X-MS-PolicyKey"] = c.policyKey;
           let response: Response;
           try {
             response = await fetch(`${box.server.easUrl}/Microsoft-Server-ActiveSync?${search}`, {
@@ -166,7 +181,7 @@ Deno.test("random and mutated requests to a running box never get a 500 or a sta
           }
         },
       ),
-      { numRuns: NETWORK_RUNS },
+      fuzzParams("network"),
     );
     const crashes = logLines.filter((l) => /"event":"(eas|http)\.crash"/.test(l)).map((l) => l.slice(0, 600));
     assert.deepEqual(failures, [], `server log:\n${crashes.join("\n")}`);

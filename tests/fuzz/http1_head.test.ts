@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HttpHeadError, scanRequestHead } from "../../src/http/_http1_head.ts";
-import { RUNS, timed } from "./_runs.ts";
+import { fuzzParams, timed } from "./_runs.ts";
 
 const LIMITS = { maxRequestLineBytes: 8 * 1024, maxHeaderBytes: 16 * 1024, maxHeaderFields: 64 };
 const enc = new TextEncoder();
@@ -78,7 +78,7 @@ Deno.test("a generated well-formed head parses back to its parts, and each of it
         assert.equal(scanRequestHead(head.subarray(0, cut), LIMITS).kind, "incomplete", `prefix of ${cut}`);
       }
     }),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
@@ -130,7 +130,7 @@ Deno.test("arbitrary and mutated bytes give a head, incomplete, or an HttpHeadEr
       const names = scan.head.fields.map(([n]) => n.toLowerCase());
       assert.ok(!(names.includes("content-length") && names.includes("transfer-encoding")));
     }),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
@@ -157,6 +157,6 @@ Deno.test("bodies that two parsers could frame differently are refused with 400"
         framing,
       );
     }),
-    { numRuns: Math.min(RUNS, 500) },
+    fuzzParams(1 / 4),
   );
 });

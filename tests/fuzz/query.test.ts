@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { COMMAND_CODES } from "../../src/eas/protocol/commands.ts";
 import { EasHttpError } from "../../src/eas/protocol/errors.ts";
 import { parseEasQuery } from "../../src/eas/protocol/query.ts";
-import { RUNS, timed } from "./_runs.ts";
+import { fuzzParams, timed } from "./_runs.ts";
 
 /** Either a query whose device fields have the documented shape, or a 400/501 EasHttpError. */
 function parseOrRefuse(search: string): void {
@@ -33,7 +33,7 @@ Deno.test("parseEasQuery() of any string returns a well-formed query or throws a
         parseOrRefuse(`?${s}`);
       },
     ),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
@@ -71,7 +71,7 @@ Deno.test("parseEasQuery() of plain queries with arbitrary parameter values neve
         parseOrRefuse(`?Cmd=${cmd}&DeviceId=${deviceId}&DeviceType=${deviceType}`);
       },
     ),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
@@ -137,6 +137,6 @@ Deno.test("parseEasQuery() of valid and mutated base64 queries reads the fields 
         parseOrRefuse(encode(mutated));
       },
     ),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { createLogger } from "../../src/log/logger.ts";
 import { startBox } from "../integration/fixture.ts";
 import { syncFolders } from "../integration/send_fixture.ts";
-import { NETWORK_RUNS } from "./_runs.ts";
+import { fuzzParams, NETWORK_RUNS } from "./_runs.ts";
 
 const ROUTES: [string, string][] = [
   ["POST", "/devices/:id/wipe"],
@@ -129,7 +129,7 @@ Deno.test("random forms, JSON and ids to the setup page never get a 500 or a sta
           }
         },
       ),
-      { numRuns: NETWORK_RUNS },
+      fuzzParams("network"),
     );
     const crashes = lines.filter((l) => /crash|error/.test(l)).map((l) => l.slice(0, 400));
     const distinct = [

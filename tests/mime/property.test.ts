@@ -13,6 +13,7 @@ import {
   summarize,
   walkParts,
 } from "../../src/mime/mod.ts";
+import { fuzzParams } from "../fuzz/_runs.ts";
 
 /** Fragments that steer random input into the parser's interesting paths. */
 const FRAGMENTS = [
@@ -61,11 +62,11 @@ const structured = fc.array(
 );
 
 Deno.test("parseMessage() and the decoders throw nothing but MimeSyntaxError on arbitrary bytes", () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => exercise(bytes)), { numRuns: 500 });
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => exercise(bytes)), fuzzParams(1 / 4));
 });
 
 Deno.test("parseMessage() and the decoders throw nothing but MimeSyntaxError on MIME-shaped noise", () => {
-  fc.assert(fc.property(structured, (bytes) => exercise(bytes)), { numRuns: 1000 });
+  fc.assert(fc.property(structured, (bytes) => exercise(bytes)), fuzzParams(1 / 2));
 });
 
 Deno.test("buildReplyOrForward() and headerEnvelope() throw nothing but MimeSyntaxError on MIME-shaped noise", () => {
@@ -85,7 +86,7 @@ Deno.test("buildReplyOrForward() and headerEnvelope() throw nothing but MimeSynt
         if (!(error instanceof MimeSyntaxError)) throw error;
       }
     }),
-    { numRuns: 300 },
+    fuzzParams(0.15),
   );
 });
 

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { decode, encode, fromXml, WbxmlSyntaxError } from "../../src/wbxml/mod.ts";
+import { fuzzParams } from "../fuzz/_runs.ts";
 
-// `make fuzz` sets PUSHBRIDGE_FUZZ_RUNS=1000000; the default keeps `make test` fast.
-const RUNS = Number(Deno.env.get("PUSHBRIDGE_FUZZ_RUNS") ?? 2000);
 const fixtures = new URL("../fixtures/wbxml/", import.meta.url);
 const seeds = [...Deno.readDirSync(fixtures)]
   .filter((e) => e.name.endsWith(".xml"))
@@ -58,7 +57,7 @@ Deno.test("decode() of mutated valid bodies either succeeds or throws WbxmlSynta
         slowest = Math.max(slowest, performance.now() - started);
       },
     ),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
   assert.ok(slowest < 250, `slowest decode took ${slowest} ms`);
   assert.ok(Deno.memoryUsage().heapUsed - memoryBefore < 256 * 1024 * 1024, "heap grew by more than 256 MiB");
@@ -74,7 +73,7 @@ Deno.test("decode() of random bytes after a valid header only throws WbxmlSyntax
         if (!(error instanceof WbxmlSyntaxError)) throw error;
       }
     }),
-    { numRuns: RUNS },
+    fuzzParams(),
   );
 });
 
