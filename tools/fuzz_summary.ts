@@ -59,13 +59,19 @@ if (import.meta.main) {
   const failed = records.filter((r) => r.failed).length;
   const peak = Math.max(0, ...records.map((r) => r.peakRss));
   const heap = Math.max(0, ...records.map((r) => r.heapUsed));
+  const rss = records.map((r) => r.rss);
   const ms = records.reduce((sum, r) => sum + r.ms, 0);
   console.log(
     `total: ${total.toLocaleString("en")} cases in ${records.length} properties, ${
       (ms / 1000).toFixed(0)
-    } s in the properties, ${failed} failed; peak RSS ${mib(peak)} MiB, largest heap after a property ${
-      mib(heap)
-    } MiB`,
+    } s in the properties, ${failed} failed`,
+  );
+  console.log(
+    `memory: peak RSS ${mib(peak)} MiB; RSS after the first property ${
+      mib(rss[0] ?? 0)
+    } MiB, after the last ${mib(rss.at(-1) ?? 0)} MiB, largest ${
+      mib(Math.max(0, ...rss))
+    } MiB; largest heap after a property ${mib(heap)} MiB`,
   );
   const minCases = option(rest, "--min-cases");
   const maxRss = option(rest, "--max-rss-mib");

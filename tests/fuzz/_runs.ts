@@ -33,8 +33,10 @@ export interface FuzzRecord {
   planned: number;
   failed: boolean;
   ms: number;
-  /** Peak resident set size of the test process so far (VmHWM), in bytes. */
+  /** Peak resident set size of the test process so far (VmHWM, type checking included), in bytes. */
   peakRss: number;
+  /** Resident set size after the property, in bytes. */
+  rss: number;
   heapUsed: number;
 }
 
@@ -58,6 +60,7 @@ export function fuzzParams<Ts>(share: number | "network" = 1): fc.Parameters<Ts>
           failed: details.failed,
           ms: Math.round(performance.now() - started),
           peakRss: peakRss(),
+          rss: Deno.memoryUsage().rss,
           heapUsed: Deno.memoryUsage().heapUsed,
         };
         Deno.writeTextFileSync(LOG, JSON.stringify(record) + "\n", { append: true });
