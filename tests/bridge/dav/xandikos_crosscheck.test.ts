@@ -13,15 +13,17 @@
  */
 import assert from "node:assert/strict";
 import { startXandikos, type XandikosServer } from "../../harness/_xandikos.ts";
-import { DavClient, DavPreconditionError, DavServerError } from "../../../src/bridge/dav/dav_client.ts";
+import { DavClient, DavServerError } from "../../../src/bridge/dav/dav_client.ts";
 import { DavBackend } from "../../../src/bridge/dav/dav_backend.ts";
+import {
+  calendarRoundTrip,
+  fetchOne,
+  folderLifecycle,
+  isConflict,
+  RecordingClient,
+} from "./_crosscheck_scenarios.ts";
 import { Store } from "../../../src/store/mod.ts";
 import { FOLDER_TYPE } from "../../../src/eas/protocol/folder_types.ts";
-import { EasStatusError } from "../../../src/eas/protocol/errors.ts";
-import { SYNC_STATUS } from "../../../src/eas/sync/status.ts";
-import type { SyncSource } from "../../../src/eas/sync/types.ts";
-import type { ModelObject } from "../../../src/eas/model/streamer.ts";
-import type { Appointment } from "../../../src/eas/model/calendar.ts";
 import type { Contact } from "../../../src/eas/model/contacts.ts";
 
 const ALICE = { name: "alice", password: "alice-secret", email: "alice@example.com" };
@@ -35,22 +37,6 @@ const CARD = (uid: string, name: string, email: string) =>
     name.split(" ").reverse().join(";")
   };;;\r\n` +
   `EMAIL;TYPE=INTERNET:${email}\r\nX-DESKTOP:keep\r\nEND:VCARD\r\n`;
-
-/** A DavClient that records the method and href of every request, to tell which change path ran. */
-class RecordingClient extends DavClient {
-  readonly calls: string[] = [];
-  override request(
-    method: string,
-    href: string,
-    init?: { body?: string; headers?: Record<string, string> },
-  ): Promise<Response> {
-    const report = method === "REPORT"
-      ? /<[a-z]+:([a-z-]+)/i.exec(init?.body?.replace(/<\?[^>]*>/, "") ?? "")
-      : null;
-    this.calls.push(report ? `REPORT ${report[1]} ${href}` : `${method} ${href}`);
-    return super.request(method, href, init);
-  }
-}
 
 interface Fixture {
   server: XandikosServer;
@@ -79,17 +65,6 @@ async function withXandikos(run: (f: Fixture) => Promise<void>): Promise<void> {
     await server.stop();
   }
 }
-
-async function fetchOne(source: SyncSource<ModelObject>, id: string): Promise<ModelObject> {
-  const got = [];
-  for await (const item of source.fetch([id], "add")) got.push(item);
-  assert.equal(got.length, 1);
-  const [first] = got;
-  if (!first || !("item" in first)) throw new Error(`Item "${id}" did not convert`);
-  return first.item;
-}
-
-const isConflict = (e: unknown) => e instanceof EasStatusError && e.status === SYNC_STATUS.Conflict;
 
 Deno.test("DavClient discovers the Xandikos principal and home sets, ignoring the credentials", async () => {
   await withXandikos(async ({ server, client }) => {
@@ -127,80 +102,18 @@ Deno.test("DavBackend lists the Xandikos default calendar as Calendar, Tasks and
 
 Deno.test("DavBackend syncs a Xandikos calendar through sync-collection and writes with ETags", async () => {
   await withXandikos(async ({ server, client, backend }) => {
-    const source = backend.syncSource(`dav:${server.calendar}#VEVENT`, {
-      bodyPreferences: [],
-      filterType: 0,
+    // The initial scan of the empty calendar is a PROPFIND listing (no stored token yet); a desktop
+    // client's event is then found through sync-collection with the stored token, and a desktop
+    // delete reaches the bridge as a 404 response of sync-collection.
+    await calendarRoundTrip({
+      client,
+      source: backend.syncSource(`dav:${server.calendar}#VEVENT`, { bodyPreferences: [], filterType: 0 }),
+      href: `${server.calendar}desk.ics`,
+      desk: (summary) => EVENT("desk-1", summary),
+      afterDesktopAdd: (calls) =>
+        assert.ok(calls.includes(`REPORT sync-collection ${server.calendar}`), calls.join("\n")),
+      afterDesktopDelete: (calls) => assert.ok(calls.includes(`REPORT sync-collection ${server.calendar}`)),
     });
-    // Initial scan of the empty calendar: a PROPFIND listing (no stored token yet).
-    let scan = await source.scan(undefined, undefined);
-    assert.deepEqual(scan.items, []);
-
-    // A desktop client's event appears, found through sync-collection with the stored token.
-    const href = `${server.calendar}desk.ics`;
-    await client.put(href, EVENT("desk-1", "Desk meeting"), "text/calendar", "");
-    client.calls.length = 0;
-    scan = await source.scan(undefined, undefined);
-    assert.ok(client.calls.includes(`REPORT sync-collection ${server.calendar}`), client.calls.join("\n"));
-    assert.equal(scan.items.length, 1);
-    const [desk] = scan.items;
-    const app = await fetchOne(source, desk!.id) as Appointment;
-    assert.equal(app.subject, "Desk meeting");
-    assert.equal(app.startTime, "20300318T090000Z");
-
-    // A desktop change (If-Match with the current ETag): same id, new token.
-    const before = await client.get(href);
-    await client.put(href, EVENT("desk-1", "Desk moved"), "text/calendar", before!.etag);
-    scan = await source.scan(undefined, undefined);
-    assert.equal(scan.items.length, 1);
-    assert.equal(scan.items[0]!.id, desk!.id);
-    assert.notEqual(scan.items[0]!.token, desk!.token);
-    assert.equal((await fetchOne(source, desk!.id) as Appointment).subject, "Desk moved");
-
-    // The phone adds one (If-None-Match: *); the ETag Xandikos answers is the one a scan reports.
-    const added = await source.add({
-      subject: "From phone",
-      startTime: "20300320T080000Z",
-      endTime: "20300320T090000Z",
-      reminder: 10,
-    });
-    assert.ok(added.token);
-    scan = await source.scan(undefined, undefined);
-    assert.deepEqual(scan.items.map((i) => i.id).sort(), [desk!.id, added.id].sort());
-    assert.equal(scan.items.find((i) => i.id === added.id)!.token, added.token);
-
-    // The phone changes the desktop event (If-Match): other properties survive.
-    const changed = await source.change(desk!.id, { ...app, subject: "Renamed on phone" });
-    assert.ok(changed);
-    const stored = await client.get(href);
-    assert.match(stored!.data, /SUMMARY:Renamed on phone/);
-    assert.match(stored!.data, /X-DESKTOP:keep/);
-    assert.equal(stored!.etag, changed.token);
-
-    // Creating over an existing resource and replacing a stale version are both refused with 412.
-    await assert.rejects(
-      () => client.put(href, EVENT("desk-1", "Clobber"), "text/calendar", ""),
-      DavPreconditionError,
-    );
-    await assert.rejects(
-      () => client.put(href, EVENT("desk-1", "Clobber"), "text/calendar", before!.etag),
-      DavPreconditionError,
-    );
-
-    // A concurrent desktop edit: the phone's delete with the old ETag is a conflict, nothing is lost.
-    await client.put(href, EVENT("desk-1", "Desk again"), "text/calendar", stored!.etag);
-    await assert.rejects(() => source.remove(desk!.id), isConflict);
-    assert.match((await client.get(href))!.data, /SUMMARY:Desk again/);
-
-    // A desktop delete reaches the bridge as a 404 response of sync-collection.
-    client.calls.length = 0;
-    assert.ok(await client.delete(href));
-    scan = await source.scan(undefined, undefined);
-    assert.ok(client.calls.includes(`REPORT sync-collection ${server.calendar}`));
-    assert.deepEqual(scan.items.map((i) => i.id), [added.id]);
-
-    // The phone deletes its own event with the current ETag.
-    assert.equal(await source.remove(added.id), true);
-    assert.deepEqual((await source.scan(undefined, undefined)).items, []);
   });
 });
 
@@ -286,28 +199,16 @@ Deno.test("DavBackend falls back to a full listing when Xandikos answers 500 to 
 
 Deno.test("DavBackend creates, renames and deletes calendars and address books on Xandikos", async () => {
   await withXandikos(async ({ backend }) => {
-    for (const type of [FOLDER_TYPE.UserCalendar, FOLDER_TYPE.UserContacts]) {
-      const key = await backend.createFolder(type, "Holidays");
-      let folder = (await backend.listFolders()).find((f) => f.key === key);
-      assert.equal(folder?.displayName, "Holidays");
-      await backend.renameFolder(key, "Vacations");
-      folder = (await backend.listFolders()).find((f) => f.key === key);
-      assert.equal(folder?.displayName, "Vacations");
-      // Xandikos ignores supported-calendar-component-set in MKCALENDAR (Radicale keeps it): the new
-      // calendar offers VEVENT, VTODO and VJOURNAL, so it also lists as a Tasks and a Notes folder,
-      // and deleting it removes all three.
-      const href = key.slice("dav:".length, key.indexOf("#"));
-      const expected = type === FOLDER_TYPE.UserCalendar
-        ? ["VEVENT", "VTODO", "VJOURNAL"].map((c) => `dav:${href}#${c}`)
-        : [key];
-      assert.deepEqual(
-        (await backend.listFolders()).filter((f) => f.key.startsWith(`dav:${href}#`)).map((f) => f.key)
-          .sort(),
-        [...expected].sort(),
-      );
-      assert.deepEqual((await backend.deleteFolder(key)).sort(), [...expected].sort());
-      assert.ok(!(await backend.listFolders()).some((f) => f.key.startsWith(`dav:${href}#`)));
-    }
+    // Xandikos ignores supported-calendar-component-set in MKCALENDAR (Radicale keeps it): the new
+    // calendar offers VEVENT, VTODO and VJOURNAL, so it also lists as a Tasks and a Notes folder,
+    // and deleting it removes all three.
+    await folderLifecycle(
+      backend,
+      (type, key, href) =>
+        type === FOLDER_TYPE.UserCalendar
+          ? ["VEVENT", "VTODO", "VJOURNAL"].map((c) => `dav:${href}#${c}`)
+          : [key],
+    );
   });
 });
 
