@@ -1,9 +1,11 @@
 /**
- * What the DAV cross-checks (SabreDAV, Xandikos) share: a recording client, reading one item back,
- * and the scenarios that run the same way against each server, with hooks for what differs.
+ * What the DAV cross-checks (SabreDAV, Xandikos, Radicale) share: a recording client, reading one
+ * item back, bob's day for free/busy lookups, and the scenarios that run the same way against each
+ * server, with hooks for what differs.
  */
 import assert from "node:assert/strict";
-import { DavClient, DavPreconditionError } from "../../../src/bridge/dav/dav_client.ts";
+import { DavClient, type DavHomes, DavPreconditionError } from "../../../src/bridge/dav/dav_client.ts";
+import { DavAvailability } from "../../../src/bridge/dav/availability.ts";
 import type { DavBackend } from "../../../src/bridge/dav/dav_backend.ts";
 import { FOLDER_TYPE } from "../../../src/eas/protocol/folder_types.ts";
 import { EasStatusError } from "../../../src/eas/protocol/errors.ts";
@@ -11,6 +13,58 @@ import { SYNC_STATUS } from "../../../src/eas/sync/status.ts";
 import type { SyncSource } from "../../../src/eas/sync/types.ts";
 import type { ModelObject } from "../../../src/eas/model/streamer.ts";
 import type { Appointment } from "../../../src/eas/model/calendar.ts";
+import { DEFAULT_USERS } from "../../harness/mod.ts";
+
+export const [ALICE, BOB] = DEFAULT_USERS as [typeof DEFAULT_USERS[0], typeof DEFAULT_USERS[0]];
+
+/** A VCALENDAR with one VEVENT of the given UID and further lines, as a desktop client writes it. */
+export const EVENT = (uid: string, lines: string[]) =>
+  [
+    "BEGIN:VCALENDAR",
+    "VERSION:2.0",
+    "PRODID:-//desk//EN",
+    "BEGIN:VEVENT",
+    `UID:${uid}`,
+    "DTSTAMP:20300101T000000Z",
+    ...lines,
+    "END:VEVENT",
+    "END:VCALENDAR",
+    "",
+  ].join("\r\n");
+
+/** The free/busy window of the lookups: 2030-03-18 08:00-12:00 UTC. */
+export const START = new Date("2030-03-18T08:00:00Z");
+export const END = new Date("2030-03-18T12:00:00Z");
+
+/** Bob's day: busy 09:00-10:00, a transparent 10:00-10:30 (free), tentative 11:00-11:30. */
+const BOB_EVENTS: [string, string][] = [
+  ["busy", EVENT("busy-1", ["DTSTART:20300318T090000Z", "DTEND:20300318T100000Z", "SUMMARY:Review"])],
+  ["lunch", EVENT("free-1", ["DTSTART:20300318T100000Z", "DTEND:20300318T103000Z", "TRANSP:TRANSPARENT"])],
+  ["maybe", EVENT("maybe-1", ["DTSTART:20300318T110000Z", "DTEND:20300318T113000Z", "STATUS:TENTATIVE"])],
+];
+/** Bob's day from START to END in 30-minute digits (MS-ASCMD 2.2.3.107): busy 2, tentative 1, free 0. */
+export const BOB_MERGED = "00220010";
+
+/** Bob's desktop writes his day into his calendar (`calendar` ends in "/"). */
+export async function putBobsDay(client: DavClient, calendar: string): Promise<void> {
+  for (const [name, ics] of BOB_EVENTS) {
+    await client.put(`${calendar}${name}.ics`, ics, "text/calendar", "");
+  }
+}
+
+/** Alice's free/busy lookup with her addresses, and home sets when given. */
+export function aliceLookup(
+  client: DavClient,
+  selfEmails: string[] = [ALICE.email],
+  homes?: () => Promise<DavHomes>,
+): DavAvailability {
+  return new DavAvailability({
+    client,
+    login: ALICE.name,
+    selfEmails: () => Promise.resolve(selfEmails),
+    ...(homes ? { homes } : {}),
+  });
+}
 
 /** A DavClient that records the method and href of every request (and the REPORT's name). */
 export class RecordingClient extends DavClient {

@@ -7,71 +7,26 @@
  */
 import assert from "node:assert/strict";
 import { DavClient } from "../../../src/bridge/dav/dav_client.ts";
-import { DavAvailability } from "../../../src/bridge/dav/availability.ts";
 import { startRadicale } from "../../harness/_radicale.ts";
 import { stopServer } from "../../harness/_process.ts";
 import { startXandikos } from "../../harness/_xandikos.ts";
 import { freePort } from "../../harness/free_port.ts";
-import { DEFAULT_USERS } from "../../harness/mod.ts";
-
-const [ALICE, BOB] = DEFAULT_USERS as [typeof DEFAULT_USERS[0], typeof DEFAULT_USERS[0]];
-const START = new Date("2030-03-18T08:00:00Z");
-const END = new Date("2030-03-18T12:00:00Z");
+import {
+  ALICE,
+  aliceLookup,
+  BOB,
+  BOB_MERGED,
+  END,
+  EVENT,
+  putBobsDay,
+  RecordingClient,
+  START,
+} from "./_crosscheck_scenarios.ts";
 
 const MKCALENDAR =
   '<?xml version="1.0"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>' +
   '<c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set>' +
   "</d:prop></d:set></c:mkcalendar>";
-
-const EVENT = (uid: string, lines: string[]) =>
-  [
-    "BEGIN:VCALENDAR",
-    "VERSION:2.0",
-    "PRODID:-//desk//EN",
-    "BEGIN:VEVENT",
-    `UID:${uid}`,
-    "DTSTAMP:20300101T000000Z",
-    ...lines,
-    "END:VEVENT",
-    "END:VCALENDAR",
-    "",
-  ].join("\r\n");
-
-/** Bob's day: busy 09:00-10:00, a transparent 10:00-10:30 (free), tentative 11:00-11:30. */
-const BOB_EVENTS: [string, string][] = [
-  ["busy", EVENT("busy-1", ["DTSTART:20300318T090000Z", "DTEND:20300318T100000Z", "SUMMARY:Review"])],
-  [
-    "lunch",
-    EVENT("free-1", ["DTSTART:20300318T100000Z", "DTEND:20300318T103000Z", "TRANSP:TRANSPARENT"]),
-  ],
-  ["maybe", EVENT("maybe-1", ["DTSTART:20300318T110000Z", "DTEND:20300318T113000Z", "STATUS:TENTATIVE"])],
-];
-/** 08:00-12:00 in 30-minute digits (MS-ASCMD 2.2.3.107). */
-const BOB_MERGED = "00220010";
-
-/** A DavClient that records the report names it sends, to tell which branch answered. */
-class RecordingClient extends DavClient {
-  readonly reports: string[] = [];
-  override request(
-    method: string,
-    href: string,
-    init?: { body?: string; headers?: Record<string, string> },
-  ): Promise<Response> {
-    if (method === "REPORT") {
-      const name = /<[a-z]+:([a-z-]+)/i.exec(init?.body?.replace(/<\?[^>]*>/, "") ?? "")?.[1];
-      this.reports.push(`${name} ${href}`);
-    }
-    return super.request(method, href, init);
-  }
-}
-
-function aliceLookup(client: DavClient): DavAvailability {
-  return new DavAvailability({
-    client,
-    login: ALICE.name,
-    selfEmails: () => Promise.resolve([ALICE.email]),
-  });
-}
 
 Deno.test("DavAvailability reads another user's free/busy from Xandikos's free-busy-query report", async () => {
   const server = await startXandikos({ users: [ALICE] });
@@ -86,13 +41,13 @@ Deno.test("DavAvailability reads another user's free/busy from Xandikos's free-b
     await mkcol.body?.cancel();
     assert.equal(mkcol.status, 201);
     await client.mutate("MKCALENDAR", `/${BOB.name}/work/`, MKCALENDAR);
-    for (const [name, ics] of BOB_EVENTS) {
-      await client.put(`/${BOB.name}/work/${name}.ics`, ics, "text/calendar", "");
-    }
+    await putBobsDay(client, `/${BOB.name}/work/`);
     const result = await aliceLookup(client).freeBusy(BOB.email, START, END);
     assert.deepEqual(result, { merged: BOB_MERGED });
-    const bobReports = client.reports.filter((r) => r.endsWith(`/${BOB.name}/work/`));
-    assert.deepEqual(bobReports, [`free-busy-query /${BOB.name}/work/`]);
+    const bobReports = client.calls.filter((c) =>
+      c.startsWith("REPORT ") && c.endsWith(`/${BOB.name}/work/`)
+    );
+    assert.deepEqual(bobReports, [`REPORT free-busy-query /${BOB.name}/work/`]);
   } finally {
     await server.stop();
   }
@@ -110,9 +65,7 @@ async function withRadicale(
     const bob = new DavClient({ url, credentials: { user: BOB.name, password: BOB.password } });
     await bob.discover();
     await bob.mutate("MKCALENDAR", `/${BOB.name}/work/`, MKCALENDAR);
-    for (const [name, ics] of BOB_EVENTS) {
-      await bob.put(`/${BOB.name}/work/${name}.ics`, ics, "text/calendar", "");
-    }
+    await putBobsDay(bob, `/${BOB.name}/work/`);
     // A weekly event on Mondays 08:00-08:30 from two weeks before: its expanded occurrence counts.
     await bob.put(
       `/${BOB.name}/work/weekly.ics`,
@@ -133,10 +86,13 @@ Deno.test("DavAvailability lists the events of a colleague's calendar on Radical
     const result = await aliceLookup(client).freeBusy(BOB.email, START, END);
     assert.deepEqual(result, { merged: "2" + BOB_MERGED.slice(1) });
     // Radicale 3.1 answers the free-busy-query with a plain listing; the events are read instead.
-    assert.deepEqual(client.reports.filter((r) => r.endsWith(`/${BOB.name}/work/`)), [
-      `free-busy-query /${BOB.name}/work/`,
-      `calendar-query /${BOB.name}/work/`,
-    ]);
+    assert.deepEqual(
+      client.calls.filter((c) => c.startsWith("REPORT ") && c.endsWith(`/${BOB.name}/work/`)),
+      [
+        `REPORT free-busy-query /${BOB.name}/work/`,
+        `REPORT calendar-query /${BOB.name}/work/`,
+      ],
+    );
   });
 });
 

@@ -16,32 +16,27 @@
  */
 import assert from "node:assert/strict";
 import { type SabreDavServer, startSabreDav } from "../../harness/_sabredav.ts";
-import { DEFAULT_USERS } from "../../harness/mod.ts";
-import { DavAuthError, DavClient, type DavHomes } from "../../../src/bridge/dav/dav_client.ts";
+import { DavAuthError, DavClient } from "../../../src/bridge/dav/dav_client.ts";
 import { DavBackend } from "../../../src/bridge/dav/dav_backend.ts";
-import { calendarRoundTrip, fetchOne, folderLifecycle, RecordingClient } from "./_crosscheck_scenarios.ts";
-import { DavAvailability } from "../../../src/bridge/dav/availability.ts";
+import {
+  ALICE,
+  aliceLookup,
+  BOB,
+  BOB_MERGED,
+  calendarRoundTrip,
+  END,
+  EVENT,
+  fetchOne,
+  folderLifecycle,
+  putBobsDay,
+  RecordingClient,
+  START,
+} from "./_crosscheck_scenarios.ts";
 import { davStateProbe } from "../../../src/bridge/dav/dav_probe.ts";
 import { Store } from "../../../src/store/mod.ts";
 import { FOLDER_TYPE } from "../../../src/eas/protocol/folder_types.ts";
 import type { Appointment } from "../../../src/eas/model/calendar.ts";
 import type { Contact } from "../../../src/eas/model/contacts.ts";
-
-const [ALICE, BOB] = DEFAULT_USERS as [typeof DEFAULT_USERS[0], typeof DEFAULT_USERS[0]];
-
-const EVENT = (uid: string, lines: string[]) =>
-  [
-    "BEGIN:VCALENDAR",
-    "VERSION:2.0",
-    "PRODID:-//desk//EN",
-    "BEGIN:VEVENT",
-    `UID:${uid}`,
-    "DTSTAMP:20300101T000000Z",
-    ...lines,
-    "END:VEVENT",
-    "END:VCALENDAR",
-    "",
-  ].join("\r\n");
 
 const DESK = (summary: string) =>
   EVENT("desk-1", [
@@ -230,42 +225,9 @@ Deno.test("An invitation placed in the SabreDAV calendar is stored client-schedu
   });
 });
 
-const START = new Date("2030-03-18T08:00:00Z");
-const END = new Date("2030-03-18T12:00:00Z");
-
-/** Bob's day: busy 09:00-10:00, a transparent 10:00-10:30 (free), tentative 11:00-11:30. */
-const BOB_EVENTS: [string, string][] = [
-  ["busy", EVENT("busy-1", ["DTSTART:20300318T090000Z", "DTEND:20300318T100000Z", "SUMMARY:Review"])],
-  ["lunch", EVENT("free-1", ["DTSTART:20300318T100000Z", "DTEND:20300318T103000Z", "TRANSP:TRANSPARENT"])],
-  ["maybe", EVENT("maybe-1", ["DTSTART:20300318T110000Z", "DTEND:20300318T113000Z", "STATUS:TENTATIVE"])],
-];
-/** 08:00-12:00 in 30-minute digits (MS-ASCMD 2.2.3.107): busy 2, tentative 1, free 0. */
-const BOB_MERGED = "00220010";
-
-/** Bob's desktop writes his day into his calendar. */
-async function bobsDay(server: SabreDavServer, bob: DavClient): Promise<void> {
-  for (const [name, ics] of BOB_EVENTS) {
-    await bob.put(`${server.calendar(BOB.name)}${name}.ics`, ics, "text/calendar", "");
-  }
-}
-
-/** Alice's free/busy lookup with her addresses, and home sets when given. */
-function aliceLookup(
-  client: DavClient,
-  selfEmails: string[],
-  homes?: () => Promise<DavHomes>,
-): DavAvailability {
-  return new DavAvailability({
-    client,
-    login: ALICE.name,
-    selfEmails: () => Promise.resolve(selfEmails),
-    ...(homes ? { homes } : {}),
-  });
-}
-
 Deno.test("DavAvailability asks SabreDAV's schedule outbox for a colleague's busy time (VFREEBUSY POST)", async () => {
   await withSabreDav(async ({ server, client, bob }) => {
-    await bobsDay(server, bob);
+    await putBobsDay(bob, server.calendar(BOB.name));
     const lookup = aliceLookup(client, [ALICE.email]);
     client.calls.length = 0;
     assert.deepEqual(await lookup.freeBusy(BOB.email, START, END), { merged: BOB_MERGED });
@@ -285,7 +247,7 @@ Deno.test("DavAvailability asks SabreDAV's schedule outbox for a colleague's bus
 
 Deno.test("The outbox request names the user as the SabreDAV principal knows them (calendar-user-address-set)", async () => {
   await withSabreDav(async ({ server, client, bob }) => {
-    await bobsDay(server, bob);
+    await putBobsDay(bob, server.calendar(BOB.name));
     // The user's first address is one the server does not know: Sabre refuses an ORGANIZER outside
     // the principal's calendar-user-address-set (403), so the bridge takes the one it knows.
     const lookup = aliceLookup(client, ["alice@old.example", ALICE.email]);
@@ -305,7 +267,7 @@ Deno.test("The outbox request names the user as the SabreDAV principal knows the
 
 Deno.test("Without the outbox, a SabreDAV home alice may not list makes bob's time unreadable, not free", async () => {
   await withSabreDav(async ({ server, client, bob }) => {
-    await bobsDay(server, bob);
+    await putBobsDay(bob, server.calendar(BOB.name));
     // As on a server that names no schedule-outbox-URL: the bridge finds bob's principal beside
     // alice's, whose calendar home Sabre lists with 403 propstats only (no DAV:read for alice).
     const lookup = aliceLookup(client, [ALICE.email], async () => {
