@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { VERSION } from "../../src/version.ts";
 import { encode } from "../../src/wbxml/mod.ts";
 import { el, textEl } from "../../src/wbxml/tree.ts";
+import { buildFallbackFirmware, easUrlFromBanner, FALLBACK_BUNDLE } from "./_firmware.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-const EXE = `${ROOT}dist/pushbridge-x86_64-linux-bundle/bin/pushbridge`;
+const EXE = `${FALLBACK_BUNDLE}/bin/pushbridge`;
 const decoder = new TextDecoder();
 
 Deno.test({
@@ -19,13 +19,7 @@ Deno.test({
     "the x86_64 fallback artifact answers --version, decodes WBXML and answers OPTIONS over its certificate",
   ignore: Deno.build.arch !== "x86_64",
   async fn() {
-    const build = await new Deno.Command(`${ROOT}appliance/build_firmware.sh`, {
-      args: ["x86_64"],
-      env: { FIRMWARE_FALLBACK_OK: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(build.success, decoder.decode(build.stderr));
+    await buildFallbackFirmware();
 
     const version = await new Deno.Command(EXE, { args: ["--version"], stdout: "piped" }).output();
     assert.equal(decoder.decode(version.stdout).trim(), `pushbridge ${VERSION}`);
@@ -53,18 +47,11 @@ Deno.test({
     }).spawn();
     try {
       const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let banner = "";
-      while (!banner.includes("Setup page")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        banner += value;
-      }
+      const easUrl = await easUrlFromBanner(reader);
       reader.cancel().catch(() => {});
-      const easUrl = /Exchange ActiveSync: (\S+)/.exec(banner)?.[1];
-      assert.ok(easUrl, `no EAS URL in '${banner}'`);
       const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${data}/tls/ca.pem`)] });
       const init: RequestInit & { client: Deno.HttpClient } = { method: "OPTIONS", client };
-      const response = await fetch(easUrl.replace(/^https:\/\/[^:]+/, "https://localhost"), init);
+      const response = await fetch(easUrl, init);
       await response.body?.cancel();
       client.close();
       // Without credentials the EAS front door asks for Basic auth (MS-ASHTTP 2.2.2.1.1): it answered over TLS.

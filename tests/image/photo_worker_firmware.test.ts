@@ -13,22 +13,17 @@ import { startMailstore } from "../harness/mod.ts";
 import { EasClient } from "../../tools/eas_client/client.ts";
 import { data, initialSync } from "../integration/dav_fixture.ts";
 import { cameraJpeg, contactsFolderId, storeContactWithPhoto } from "./_photos.ts";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
-const BUNDLE = `${ROOT}dist/pushbridge-x86_64-linux-bundle`;
-const decoder = new TextDecoder();
+import {
+  buildFallbackFirmware,
+  easUrlFromBanner,
+  FALLBACK_BUNDLE as BUNDLE,
+} from "../appliance/_firmware.ts";
 
 Deno.test({
   name: "the firmware's fallback artifact resizes a contact photo in its photo worker",
   ignore: Deno.build.arch !== "x86_64",
   async fn() {
-    const build = await new Deno.Command(`${ROOT}appliance/build_firmware.sh`, {
-      args: ["x86_64"],
-      env: { FIRMWARE_FALLBACK_OK: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(build.success, decoder.decode(build.stderr));
+    await buildFallbackFirmware();
     assert.ok(
       (await Deno.stat(`${BUNDLE}/lib/photo_worker.js`)).isFile,
       "the worker ships beside the program",
@@ -58,12 +53,7 @@ Deno.test({
         stderr: "piped",
       }).spawn();
       const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let banner = "";
-      while (!banner.includes("Setup page")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        banner += value;
-      }
+      const easUrl = await easUrlFromBanner(reader);
       // Keep draining the log so the server never blocks on a full pipe.
       const rest = (async () => {
         let text = "";
@@ -74,10 +64,8 @@ Deno.test({
         }
       })();
       const stderr = new Response(server.stderr).text();
-      const easUrl = /Exchange ActiveSync: (\S+)/.exec(banner)?.[1];
-      assert.ok(easUrl, `no EAS URL in '${banner}'`);
       client = new EasClient({
-        url: easUrl.replace(/^https:\/\/[^:/]+/, "https://localhost"),
+        url: easUrl,
         user: alice.name,
         password: alice.password,
         deviceId: "fwphoto1",
