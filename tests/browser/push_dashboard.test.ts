@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import { ADMIN_PASSWORD, consoleTest, SCREENSHOT_DIR } from "./_browser.ts";
+import { pingRequest } from "../integration/_requests.ts";
 
 const MAIL =
   "From: bob@example.test\r\nTo: alice@example.test\r\nSubject: pushed to the chart\r\n\r\nhello\r\n";
@@ -33,24 +34,7 @@ consoleTest(
     await browser.shot("21-push-latency-empty");
 
     // The phone holds a Ping on its Inbox; once the watcher has its baseline, mail arrives over LMTP.
-    const ping = phone.command(
-      "Ping",
-      el(
-        "Ping",
-        "Ping",
-        textEl("Ping", "HeartbeatInterval", 300),
-        el(
-          "Ping",
-          "Folders",
-          el(
-            "Ping",
-            "Folder",
-            textEl("Ping", "Id", childText(inbox, "ServerId")!),
-            textEl("Ping", "Class", "Email"),
-          ),
-        ),
-      ),
-    );
+    const ping = phone.command("Ping", pingRequest(300, [childText(inbox, "ServerId")!]));
     const hub = () => box.server.push.hub;
     for (let i = 0; i < 250 && !(hub().stats().held === 1 && hub().status()[0]?.keys); i++) await sleep(20);
     assert.equal(hub().stats().held, 1, "the Ping is held");

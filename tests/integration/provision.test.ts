@@ -6,6 +6,7 @@ import type { EasClient, EasReply } from "../../tools/eas_client/client.ts";
 import { POLICY_TYPES, provision, type ProvisionOutcome } from "../../tools/eas_client/provision.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { type Box, startBox } from "./fixture.ts";
+import { pingRequest } from "./_requests.ts";
 
 const P = "Provision";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -174,17 +175,7 @@ Deno.test("a wipe reaches a phone holding a Ping, stays active after reconnects 
     await handshake(client);
     const folders = childrenNamed(child((await folderSync(client)).body, "Changes"), "Add");
     const inbox = childText(folders.find((f) => childText(f, "Type") === "2"), "ServerId")!;
-    const ping = el(
-      "Ping",
-      "Ping",
-      textEl("Ping", "HeartbeatInterval", 300),
-      el(
-        "Ping",
-        "Folders",
-        el("Ping", "Folder", textEl("Ping", "Id", inbox), textEl("Ping", "Class", "Email")),
-      ),
-    );
-    const held = client.command("Ping", ping);
+    const held = client.command("Ping", pingRequest(300, [inbox]));
     for (let i = 0; i < 200 && box.server.push.hub.stats().held < 1; i++) await sleep(20);
     const user = client.options.user;
     const deviceId = client.options.deviceId;
@@ -256,19 +247,7 @@ Deno.test("the CLI in another connection wipes a phone holding a Ping; account-o
       ),
       "ServerId",
     )!;
-    const held = phone.command(
-      "Ping",
-      el(
-        "Ping",
-        "Ping",
-        textEl("Ping", "HeartbeatInterval", 300),
-        el(
-          "Ping",
-          "Folders",
-          el("Ping", "Folder", textEl("Ping", "Id", inbox), textEl("Ping", "Class", "Email")),
-        ),
-      ),
-    );
+    const held = phone.command("Ping", pingRequest(300, [inbox]));
     for (let i = 0; i < 200 && box.server.push.hub.stats().held < 1; i++) await sleep(20);
     const lines: string[] = [];
     const code = runAdminCli(

@@ -3,22 +3,10 @@ import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "
 import type { EasClient } from "../../tools/eas_client/client.ts";
 import { decodeWithLibwbxml, validateWithXsd } from "./eas_checks.ts";
 import { type Box, startBox } from "./fixture.ts";
+import { pingRequest } from "./_requests.ts";
 
 const AS = "AirSync";
 const MAIL = "From: bob@example.test\r\nTo: alice@example.test\r\nSubject: pushed\r\n\r\nhello\r\n";
-
-function pingBody(heartbeat: number, ids: string[]): WbxmlElement {
-  return el(
-    "Ping",
-    "Ping",
-    textEl("Ping", "HeartbeatInterval", heartbeat),
-    el(
-      "Ping",
-      "Folders",
-      ...ids.map((id) => el("Ping", "Folder", textEl("Ping", "Id", id), textEl("Ping", "Class", "Email"))),
-    ),
-  );
-}
 
 /** FolderSync from 0; returns ServerIds by EAS folder type. */
 async function folderIds(client: EasClient): Promise<Map<number, string>> {
@@ -59,7 +47,7 @@ Deno.test("a held Ping over TLS wakes with Status 2 within 2 s of an LMTP delive
     const ids = await folderIds(client);
     const inbox = ids.get(2)!;
     const sent = ids.get(5)!;
-    const pending = client.command("Ping", pingBody(120, [inbox, sent]));
+    const pending = client.command("Ping", pingRequest(120, [inbox, sent]));
     await untilHeld(box, 1);
     const delivered = performance.now();
     await box.mailstore.deliver(alice.name, MAIL);
@@ -82,7 +70,7 @@ Deno.test("a second Ping of the same device answers the held one at once; quiet 
     const inbox = ids.get(2)!;
     const again = box.client(undefined, { deviceId: client.options.deviceId });
     const before = totalChanges(box);
-    const first = client.command("Ping", pingBody(300, [inbox]));
+    const first = client.command("Ping", pingRequest(300, [inbox]));
     await untilHeld(box, 1);
     const started = performance.now();
     const second = again.send("Ping", undefined);
@@ -104,10 +92,10 @@ Deno.test("Ping statuses 5 and 7 over the wire validate against the XSD", async 
   await withBox(async (box) => {
     const client = box.client();
     const inbox = (await folderIds(client)).get(2)!;
-    const low = await client.command("Ping", pingBody(10, [inbox]));
+    const low = await client.command("Ping", pingRequest(10, [inbox]));
     assert.equal(childText(low.body, "Status"), "5");
     assert.equal(childText(low.body, "HeartbeatInterval"), "60");
-    const unknown = await client.command("Ping", pingBody(120, ["4242"]));
+    const unknown = await client.command("Ping", pingRequest(120, ["4242"]));
     assert.equal(childText(unknown.body, "Status"), "7");
     for (const reply of [low, unknown]) {
       const xsd = await validateWithXsd(reply.raw);
