@@ -63,6 +63,32 @@ async function command(client: EasClient, name: string, tree: WbxmlElement) {
 const collection = (body: WbxmlElement | undefined) =>
   child(child(body, "Collections", AS), "Collection", AS);
 
+/** FolderSync from 0; returns the ServerId of the folder of an EAS folder type (2 Inbox, 8 Calendar). */
+async function folderOfType(client: EasClient): Promise<(type: number) => string> {
+  const folders = await command(client, "FolderSync", el(FH, "FolderSync", textEl(FH, "SyncKey", "0")));
+  const adds = childrenNamed(child(folders, "Changes", FH), "Add", FH);
+  return (type) => childText(adds.find((a) => childText(a, "Type", FH) === String(type)), "ServerId", FH)!;
+}
+
+/**
+ * A MeetingResponse (MS-ASCMD 2.2.1.11) to one request; `sendResponse` adds SendResponse with
+ * these children (MS-ASCMD 2.2.3.159), omitted it sends no response.
+ */
+function meetingResponse(
+  userResponse: number,
+  collectionId: string,
+  requestId: string,
+  sendResponse?: WbxmlElement[],
+): WbxmlElement {
+  const request = [
+    textEl(MR, "UserResponse", userResponse),
+    textEl(MR, "CollectionId", collectionId),
+    textEl(MR, "RequestId", requestId),
+    sendResponse && el(MR, "SendResponse", ...sendResponse),
+  ];
+  return el(MR, "MeetingResponse", el(MR, "Request", ...request));
+}
+
 Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's CalDAV calendar and bob gets a REPLY", async (t) => {
   const box = await startBox({ dav: true, postfix: true });
   try {
@@ -75,10 +101,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
     await dav.mutate("MKCALENDAR", "/alice/calendar/", MKCALENDAR);
     await box.mailstore.deliver("alice", INVITATION);
     const client = box.client("alice");
-    const folders = await command(client, "FolderSync", el(FH, "FolderSync", textEl(FH, "SyncKey", "0")));
-    const adds = childrenNamed(child(folders, "Changes", FH), "Add", FH);
-    const idOfType = (type: number) =>
-      childText(adds.find((a) => childText(a, "Type", FH) === String(type)), "ServerId", FH)!;
+    const idOfType = await folderOfType(client);
     const inbox = idOfType(2);
     const calendar = idOfType(8);
     /** The unfolded calendar objects of alice's calendar, read back independently. */
@@ -126,22 +149,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
     await t.step(
       "accepting puts the event with PARTSTAT=ACCEPTED into CalDAV and sends bob a REPLY",
       async () => {
-        const body = await command(
-          client,
-          "MeetingResponse",
-          el(
-            MR,
-            "MeetingResponse",
-            el(
-              MR,
-              "Request",
-              textEl(MR, "UserResponse", 1),
-              textEl(MR, "CollectionId", inbox),
-              textEl(MR, "RequestId", requestId),
-              el(MR, "SendResponse"),
-            ),
-          ),
-        );
+        const body = await command(client, "MeetingResponse", meetingResponse(1, inbox, requestId, []));
         const result = child(body, "Result", MR);
         assert.equal(childText(result, "Status", MR), "1");
         assert.equal(childText(result, "RequestId", MR), requestId);
@@ -184,23 +192,10 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
         const body = await command(
           client,
           "MeetingResponse",
-          el(
-            MR,
-            "MeetingResponse",
-            el(
-              MR,
-              "Request",
-              textEl(MR, "UserResponse", 2),
-              textEl(MR, "CollectionId", calendar),
-              textEl(MR, "RequestId", calendarItem),
-              el(
-                MR,
-                "SendResponse",
-                textEl(MR, "ProposedStartTime", "20301202T160000Z"),
-                textEl(MR, "ProposedEndTime", "20301202T170000Z"),
-              ),
-            ),
-          ),
+          meetingResponse(2, calendar, calendarItem, [
+            textEl(MR, "ProposedStartTime", "20301202T160000Z"),
+            textEl(MR, "ProposedEndTime", "20301202T170000Z"),
+          ]),
         );
         const result = child(body, "Result", MR);
         assert.equal(childText(result, "Status", MR), "1");
@@ -230,18 +225,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
           .replace("METHOD:REQUEST\r\n", "");
         await bobDav.put("/bob/calendar/budget.ics", ics, "text/calendar", "");
         const bobClient = box.client("bob");
-        const folders = await command(
-          bobClient,
-          "FolderSync",
-          el(FH, "FolderSync", textEl(FH, "SyncKey", "0")),
-        );
-        const bobInbox = childText(
-          childrenNamed(child(folders, "Changes", FH), "Add", FH).find((a) =>
-            childText(a, "Type", FH) === "2"
-          ),
-          "ServerId",
-          FH,
-        )!;
+        const bobInbox = (await folderOfType(bobClient))(2);
         const first = collection(await command(bobClient, "Sync", syncRequest(bobInbox, "0")));
         await command(bobClient, "Sync", syncRequest(bobInbox, childText(first, "SyncKey", AS)!));
         const copy = (await bobDav.get("/bob/calendar/budget.ics"))!.data.replace(/\r\n[ \t]/g, "");
@@ -252,21 +236,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
     await t.step(
       "declining the same request removes the event; without SendResponse nothing is sent",
       async () => {
-        const body = await command(
-          client,
-          "MeetingResponse",
-          el(
-            MR,
-            "MeetingResponse",
-            el(
-              MR,
-              "Request",
-              textEl(MR, "UserResponse", 3),
-              textEl(MR, "CollectionId", inbox),
-              textEl(MR, "RequestId", requestId),
-            ),
-          ),
-        );
+        const body = await command(client, "MeetingResponse", meetingResponse(3, inbox, requestId));
         assert.equal(childText(child(body, "Result", MR), "Status", MR), "1");
         assert.equal(childText(child(body, "Result", MR), "CalendarId", MR), undefined);
         const left = (await dav.propfind("/alice/calendar/", [["DAV:", "getetag"]], 1))
@@ -278,21 +248,7 @@ Deno.test("MeetingResponse accepts bob's invitation: the event is in alice's Cal
     );
 
     await t.step("a plain mail or an unknown id is no meeting request (Status 2)", async () => {
-      const body = await command(
-        client,
-        "MeetingResponse",
-        el(
-          MR,
-          "MeetingResponse",
-          el(
-            MR,
-            "Request",
-            textEl(MR, "UserResponse", 1),
-            textEl(MR, "CollectionId", inbox),
-            textEl(MR, "RequestId", `${inbox}:999`),
-          ),
-        ),
-      );
+      const body = await command(client, "MeetingResponse", meetingResponse(1, inbox, `${inbox}:999`));
       assert.equal(childText(child(body, "Result", MR), "Status", MR), "2");
     });
 
