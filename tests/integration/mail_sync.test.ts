@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "../../src/wbxml/mod.ts";
-import type { EasClient } from "../../tools/eas_client/client.ts";
+import type { EasClient, EasReply } from "../../tools/eas_client/client.ts";
 import { imapCommand, messageCount } from "../harness/imap_peek.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { startBox } from "./fixture.ts";
@@ -8,6 +8,7 @@ import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 const AS = "AirSync";
 const ASB = "AirSyncBase";
+const IO = "ItemOperations";
 
 const PDF = new Uint8Array(3000).map((_, i) => (i * 7 + 3) % 256);
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/(.{76})/g, "$1\r\n");
@@ -142,13 +143,35 @@ function collectionOf(body: WbxmlElement | undefined): CollectionReply {
   };
 }
 
+/** The reply is valid per the MS-AS XSDs. */
+async function assertValid(reply: EasReply): Promise<void> {
+  const check = await validateWithXsd(reply.raw);
+  assert.ok(check.valid, check.messages);
+}
+
 async function syncOnce(client: EasClient, collectionId: string, key: string, extra: WbxmlElement[] = []) {
   const reply = await client.command("Sync", syncRequest(collectionId, key, extra));
   assert.equal(reply.status, 200, new TextDecoder().decode(reply.raw));
-  const check = await validateWithXsd(reply.raw);
-  assert.ok(check.valid, check.messages);
+  await assertValid(reply);
   return collectionOf(reply.body);
 }
+
+/** FolderSync from 0: the folders the server lists (Add elements). */
+async function folderAdds(client: EasClient): Promise<WbxmlElement[]> {
+  const reply = await client.command(
+    "FolderSync",
+    el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
+  );
+  return childrenNamed(child(reply.body, "Changes"), "Add");
+}
+
+/** The ServerId of the Projects folder the tests create over IMAP. */
+const projectsId = async (client: EasClient) =>
+  childText((await folderAdds(client)).find((a) => childText(a, "DisplayName") === "Projects"), "ServerId")!;
+
+/** An ItemOperations Fetch (MS-ASCMD 2.2.1.10) from the mailbox store of what `what` names. */
+const mailboxFetch = (...what: (WbxmlElement | undefined)[]) =>
+  el(IO, "ItemOperations", el(IO, "Fetch", textEl(IO, "Store", "Mailbox"), ...what));
 
 const subjectOf = (add: WbxmlElement) => childText(child(add, "ApplicationData", AS), "Subject", "Email");
 
@@ -158,11 +181,7 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
     const alice = box.mailstore.users[0]!;
     for (const message of messages()) await box.mailstore.deliver(alice.name, message);
     const client = box.client();
-    const folders = await client.command(
-      "FolderSync",
-      el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
-    );
-    const adds = childrenNamed(child(folders.body, "Changes"), "Add");
+    const adds = await folderAdds(client);
     const idOfType = (type: number) =>
       childText(adds.find((a) => childText(a, "Type") === String(type)), "ServerId")!;
     const inbox = idOfType(2);
@@ -225,27 +244,19 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
       const fetchBody = async (subject: string, type: number) => {
         const reply = await client.command(
           "ItemOperations",
-          el(
-            "ItemOperations",
-            "ItemOperations",
+          mailboxFetch(
+            textEl(AS, "CollectionId", inbox),
+            textEl(AS, "ServerId", serverIds.get(subject)!),
             el(
-              "ItemOperations",
-              "Fetch",
-              textEl("ItemOperations", "Store", "Mailbox"),
-              textEl(AS, "CollectionId", inbox),
-              textEl(AS, "ServerId", serverIds.get(subject)!),
-              el(
-                "ItemOperations",
-                "Options",
-                textEl(AS, "MIMESupport", 2),
-                el(ASB, "BodyPreference", textEl(ASB, "Type", type)),
-              ),
+              IO,
+              "Options",
+              textEl(AS, "MIMESupport", 2),
+              el(ASB, "BodyPreference", textEl(ASB, "Type", type)),
             ),
           ),
         );
         assert.equal(reply.status, 200);
-        const check = await validateWithXsd(reply.raw);
-        assert.ok(check.valid, check.messages);
+        await assertValid(reply);
         return child(child(child(reply.body, "Response"), "Fetch"), "Properties")!;
       };
       const latin = await fetchBody("Latin-1 alternative", 2);
@@ -262,16 +273,9 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
       const fetchRef = (headers: Record<string, string> = {}, range?: string) =>
         client.command(
           "ItemOperations",
-          el(
-            "ItemOperations",
-            "ItemOperations",
-            el(
-              "ItemOperations",
-              "Fetch",
-              textEl("ItemOperations", "Store", "Mailbox"),
-              textEl(ASB, "FileReference", reference),
-              range ? el("ItemOperations", "Options", textEl("ItemOperations", "Range", range)) : undefined,
-            ),
+          mailboxFetch(
+            textEl(ASB, "FileReference", reference),
+            range ? el(IO, "Options", textEl(IO, "Range", range)) : undefined,
           ),
           {},
           headers,
@@ -417,8 +421,7 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
           el("ItemOperations", "EmptyFolderContents", textEl(AS, "CollectionId", drafts)),
         ),
       );
-      const check = await validateWithXsd(reply.raw);
-      assert.ok(check.valid, check.messages);
+      await assertValid(reply);
       assert.equal(childText(child(child(reply.body, "Response"), "EmptyFolderContents"), "Status"), "1");
       assert.equal(await messageCount(box.mailstore, alice.name, "Drafts"), 0);
       assert.equal(await messageCount(box.mailstore, alice.name, "Trash"), trashBefore + 1);
@@ -444,8 +447,7 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
           ),
         ),
       );
-      const check = await validateWithXsd(reply.raw);
-      assert.ok(check.valid, check.messages);
+      await assertValid(reply);
       const response = child(reply.body, "Response");
       assert.equal(childText(response, "Status"), "1");
       assert.equal(childText(child(response, "Collection"), "Estimate"), "1");
@@ -457,16 +459,7 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
           crlf(`Subject: ${subject}\n\nx\n`)
         }`;
       await imapCommand(box.mailstore, alice.name, ["CREATE Projects", append("Before")]);
-      const hierarchy = await client.command(
-        "FolderSync",
-        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
-      );
-      const projects = childText(
-        childrenNamed(child(hierarchy.body, "Changes"), "Add").find((a) =>
-          childText(a, "DisplayName") === "Projects"
-        ),
-        "ServerId",
-      )!;
+      const projects = await projectsId(client);
       let pk = (await syncOnce(client, projects, "0")).syncKey;
       const before = await syncOnce(client, projects, pk);
       assert.deepEqual(before.commands.map(subjectOf), ["Before"]);
@@ -479,28 +472,12 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
     });
 
     await t.step("ItemOperations Move moves a conversation to another folder", async () => {
-      const hierarchy = await client.command(
-        "FolderSync",
-        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
-      );
-      const projects = childText(
-        childrenNamed(child(hierarchy.body, "Changes"), "Add").find((a) =>
-          childText(a, "DisplayName") === "Projects"
-        ),
-        "ServerId",
-      )!;
+      const projects = await projectsId(client);
       const fetched = await client.command(
         "ItemOperations",
-        el(
-          "ItemOperations",
-          "ItemOperations",
-          el(
-            "ItemOperations",
-            "Fetch",
-            textEl("ItemOperations", "Store", "Mailbox"),
-            textEl(AS, "CollectionId", inbox),
-            textEl(AS, "ServerId", serverIds.get("Report attached")!),
-          ),
+        mailboxFetch(
+          textEl(AS, "CollectionId", inbox),
+          textEl(AS, "ServerId", serverIds.get("Report attached")!),
         ),
       );
       const properties = child(child(child(fetched.body, "Response"), "Fetch"), "Properties");
@@ -520,8 +497,7 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
           ),
         ),
       );
-      const check = await validateWithXsd(reply.raw);
-      assert.ok(check.valid, check.messages);
+      await assertValid(reply);
       assert.equal(childText(child(child(reply.body, "Response"), "Move"), "Status"), "1");
       assert.equal(await messageCount(box.mailstore, alice.name, "INBOX"), inboxBefore - 1);
       assert.equal(await messageCount(box.mailstore, alice.name, "Projects"), projectsBefore + 1);
@@ -529,10 +505,7 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
 
     await t.step("a 2.5 device gets Email:Body cut by its Truncation code", async () => {
       const old = box.client(alice.name, { protocolVersion: "2.5" });
-      await old.command(
-        "FolderSync",
-        el("FolderHierarchy", "FolderSync", textEl("FolderHierarchy", "SyncKey", "0")),
-      );
+      await folderAdds(old);
       const options = el(AS, "Options", textEl(AS, "FilterType", 0), textEl(AS, "Truncation", 1));
       const first = await syncOnce(old, inbox, "0", [textEl(AS, "Class", "Email")]);
       const r = await syncOnce(old, inbox, first.syncKey, [
