@@ -7,6 +7,7 @@ import { POLICY_TYPES, provision, type ProvisionOutcome } from "../../tools/eas_
 import { validateWithXsd } from "./eas_checks.ts";
 import { type Box, startBox } from "./fixture.ts";
 import { pingRequest } from "./_requests.ts";
+import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 const P = "Provision";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -185,23 +186,7 @@ Deno.test("a wipe reaches a phone holding a Ping, stays active after reconnects 
     assert.ok(performance.now() - started < 2000);
     assert.equal(childText(woke.body, "Status"), "2");
 
-    const sync = await client.command(
-      "Sync",
-      el(
-        "AirSync",
-        "Sync",
-        el(
-          "AirSync",
-          "Collections",
-          el(
-            "AirSync",
-            "Collection",
-            textEl("AirSync", "SyncKey", "0"),
-            textEl("AirSync", "CollectionId", inbox),
-          ),
-        ),
-      ),
-    );
+    const sync = await client.command("Sync", syncRequest(inbox, "0"));
     assert.equal(childText(sync.body, "Status"), "140");
     await assertValid(sync);
     const order = await client.command("Provision", initialRequest(POLICY_TYPES.wbxml));

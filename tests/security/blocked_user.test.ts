@@ -6,9 +6,11 @@
 import assert from "node:assert/strict";
 import { DeviceAdmin } from "../../src/admin/device_admin.ts";
 import { EVENT_POLL_MS } from "../../src/admin/events.ts";
-import { childText, el, textEl } from "../../src/wbxml/mod.ts";
+import { childText } from "../../src/wbxml/mod.ts";
 import { startBox } from "../integration/fixture.ts";
 import { syncFolders } from "../integration/send_fixture.ts";
+import { pingRequest } from "../integration/_requests.ts";
+import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 Deno.test("blocking a user ends their held Ping within the event poll and refuses their next requests", async () => {
   const box = await startBox();
@@ -19,20 +21,7 @@ Deno.test("blocking a user ends their held Ping within the event poll and refuse
     const inbox = ids.get("INBOX") ?? ids.get("Inbox")!;
     const bobClient = box.client(bob!.name);
     const bobFolders = await syncFolders(bobClient);
-    const ping = (c: typeof client, folder: string) =>
-      c.command(
-        "Ping",
-        el(
-          "Ping",
-          "Ping",
-          textEl("Ping", "HeartbeatInterval", 900),
-          el(
-            "Ping",
-            "Folders",
-            el("Ping", "Folder", textEl("Ping", "Id", folder), textEl("Ping", "Class", "Email")),
-          ),
-        ),
-      );
+    const ping = (c: typeof client, folder: string) => c.command("Ping", pingRequest(900, [folder]));
     const started = performance.now();
     const held = ping(client, inbox);
     const bobHeld = ping(bobClient, bobFolders.ids.get("INBOX") ?? bobFolders.ids.get("Inbox")!);
@@ -47,23 +36,7 @@ Deno.test("blocking a user ends their held Ping within the event poll and refuse
     assert.ok(waited < 500 + EVENT_POLL_MS + 2_000, `the held Ping ended after ${Math.round(waited)} ms`);
     assert.ok(answer.status === 200 || answer.status === 403, `HTTP ${answer.status}`);
 
-    const after = await client.command(
-      "Sync",
-      el(
-        "AirSync",
-        "Sync",
-        el(
-          "AirSync",
-          "Collections",
-          el(
-            "AirSync",
-            "Collection",
-            textEl("AirSync", "SyncKey", "0"),
-            textEl("AirSync", "CollectionId", inbox),
-          ),
-        ),
-      ),
-    );
+    const after = await client.command("Sync", syncRequest(inbox, "0"));
     const refused = after.status === 403 || childText(after.body, "Status") === "129";
     assert.ok(refused, `HTTP ${after.status} Status ${childText(after.body, "Status")}`);
     // Bob is not blocked: his Ping is still held.
