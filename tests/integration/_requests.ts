@@ -21,3 +21,21 @@ export function pingRequest(heartbeat: number, ids: string[], folderClass = "Ema
     ),
   );
 }
+
+/**
+ * A GetItemEstimate (MS-ASCMD 2.2.1.9) of one collection at `syncKey`, with the AirSync Options
+ * children given (none: no Options element).
+ */
+export function estimateRequest(
+  collectionId: string,
+  syncKey: string,
+  options: WbxmlElement[] = [],
+): WbxmlElement {
+  const GIE = "GetItemEstimate";
+  const collection = [
+    textEl("AirSync", "SyncKey", syncKey),
+    textEl(GIE, "CollectionId", collectionId),
+    options.length > 0 && el("AirSync", "Options", ...options),
+  ];
+  return el(GIE, "GetItemEstimate", el(GIE, "Collections", el(GIE, "Collection", ...collection)));
+}

@@ -5,6 +5,7 @@ import { encodeTimezoneBlob, windowsFromIana } from "../../src/bridge/dav/timezo
 import { validateWithXsd } from "./eas_checks.ts";
 import { data, initialSync, listing, plainOptions, syncOnce } from "./dav_fixture.ts";
 import { type Box, startBox } from "./fixture.ts";
+import { estimateRequest } from "./_requests.ts";
 
 const AS = "AirSync";
 const ASB = "AirSyncBase";
@@ -318,21 +319,7 @@ Deno.test("calendar, contacts, tasks and notes sync through EAS against Radicale
       );
       const reply = await client.command(
         "GetItemEstimate",
-        el(
-          "GetItemEstimate",
-          "GetItemEstimate",
-          el(
-            "GetItemEstimate",
-            "Collections",
-            el(
-              "GetItemEstimate",
-              "Collection",
-              textEl(AS, "SyncKey", calKey),
-              textEl("GetItemEstimate", "CollectionId", calendarId),
-              el(AS, "Options", textEl(AS, "Class", "Calendar")),
-            ),
-          ),
-        ),
+        estimateRequest(calendarId, calKey, [textEl(AS, "Class", "Calendar")]),
       );
       const check = await validateWithXsd(reply.raw);
       assert.ok(check.valid, check.messages);

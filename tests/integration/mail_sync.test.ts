@@ -4,6 +4,7 @@ import type { EasClient, EasReply } from "../../tools/eas_client/client.ts";
 import { imapCommand, messageCount } from "../harness/imap_peek.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { startBox } from "./fixture.ts";
+import { estimateRequest } from "./_requests.ts";
 import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 const AS = "AirSync";
@@ -431,21 +432,7 @@ Deno.test("mail sync over real Dovecot: windows, replay of a lost response, chan
       await box.mailstore.deliver(alice.name, crlf("From: bob@example.test\nSubject: Estimate me\n\nx\n"));
       const reply = await client.command(
         "GetItemEstimate",
-        el(
-          "GetItemEstimate",
-          "GetItemEstimate",
-          el(
-            "GetItemEstimate",
-            "Collections",
-            el(
-              "GetItemEstimate",
-              "Collection",
-              textEl(AS, "SyncKey", key),
-              textEl("GetItemEstimate", "CollectionId", inbox),
-              el(AS, "Options", textEl(AS, "FilterType", 0)),
-            ),
-          ),
-        ),
+        estimateRequest(inbox, key, [textEl(AS, "FilterType", 0)]),
       );
       await assertValid(reply);
       const response = child(reply.body, "Response");

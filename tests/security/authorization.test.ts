@@ -15,6 +15,7 @@ import type { Mailstore } from "../harness/mod.ts";
 import { startBox } from "../integration/fixture.ts";
 import { syncFolders } from "../integration/send_fixture.ts";
 import { syncRequest } from "../../tools/eas_client/requests.ts";
+import { estimateRequest } from "../integration/_requests.ts";
 
 const AS = "AirSync";
 const IO = "ItemOperations";
@@ -172,20 +173,7 @@ Deno.test("another user's items, folders, attachments and device state are unrea
 
       const estimate = await bobClient.command(
         "GetItemEstimate",
-        el(
-          "GetItemEstimate",
-          "GetItemEstimate",
-          el(
-            "GetItemEstimate",
-            "Collections",
-            el(
-              "GetItemEstimate",
-              "Collection",
-              textEl(AS, "SyncKey", "1"),
-              textEl("GetItemEstimate", "CollectionId", folder),
-            ),
-          ),
-        ),
+        estimateRequest(folder, "1"),
       );
       record(`GetItemEstimate of '${folder}'`, estimate, !statuses(estimate.body).includes("1"));
 
