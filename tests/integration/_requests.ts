@@ -4,21 +4,22 @@
 import { el, textEl, type WbxmlElement } from "../../src/wbxml/mod.ts";
 
 /**
- * A Ping (MS-ASCMD 2.2.1.13) holding `ids` for `heartbeat` seconds, each folder with the Class
- * given (Email unless said otherwise).
+ * A Ping (MS-ASCMD 2.2.1.13) holding `folders` for `heartbeat` seconds: a folder is its id (Class
+ * Email) or its id and Class.
  */
-export function pingRequest(heartbeat: number, ids: string[], folderClass = "Email"): WbxmlElement {
+export function pingRequest(
+  heartbeat: number,
+  folders: (string | [id: string, folderClass: string])[],
+): WbxmlElement {
+  const folder = (f: string | [string, string]) => {
+    const [id, folderClass] = typeof f === "string" ? [f, "Email"] : f;
+    return el("Ping", "Folder", textEl("Ping", "Id", id), textEl("Ping", "Class", folderClass));
+  };
   return el(
     "Ping",
     "Ping",
     textEl("Ping", "HeartbeatInterval", heartbeat),
-    el(
-      "Ping",
-      "Folders",
-      ...ids.map((id) =>
-        el("Ping", "Folder", textEl("Ping", "Id", id), textEl("Ping", "Class", folderClass))
-      ),
-    ),
+    el("Ping", "Folders", ...folders.map(folder)),
   );
 }
 

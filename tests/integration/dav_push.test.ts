@@ -3,6 +3,7 @@ import { DavClient } from "../../src/bridge/dav/dav_client.ts";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { startBox } from "./fixture.ts";
+import { pingRequest } from "./_requests.ts";
 
 const crlf = (text: string) => text.replaceAll("\n", "\r\n");
 const EVENT = (uid: string) =>
@@ -59,20 +60,7 @@ Deno.test("a Ping on calendar and contacts folders wakes within one DAV poll int
     assert.ok(calendarId && contactsId, "FolderSync lists the default calendar and address book");
 
     const ping = () =>
-      client.command(
-        "Ping",
-        el(
-          "Ping",
-          "Ping",
-          textEl("Ping", "HeartbeatInterval", 120),
-          el(
-            "Ping",
-            "Folders",
-            el("Ping", "Folder", textEl("Ping", "Id", calendarId), textEl("Ping", "Class", "Calendar")),
-            el("Ping", "Folder", textEl("Ping", "Id", contactsId), textEl("Ping", "Class", "Contacts")),
-          ),
-        ),
-      );
+      client.command("Ping", pingRequest(120, [[calendarId, "Calendar"], [contactsId, "Contacts"]]));
     const untilBaseline = async () => {
       for (let i = 0; i < 250 && box.server.push.hub.stats().held < 1; i++) await sleep(20);
       // The poller's first round is the baseline the hub compares later tokens with.

@@ -15,7 +15,7 @@ import type { Mailstore } from "../harness/mod.ts";
 import { startBox } from "../integration/fixture.ts";
 import { syncFolders } from "../integration/send_fixture.ts";
 import { syncRequest } from "../../tools/eas_client/requests.ts";
-import { estimateRequest } from "../integration/_requests.ts";
+import { estimateRequest, pingRequest } from "../integration/_requests.ts";
 
 const AS = "AirSync";
 const IO = "ItemOperations";
@@ -367,20 +367,7 @@ Deno.test("another user's items, folders, attachments and device state are unrea
     }
 
     // Ping on Alice's folder id: refused or answered about Bob's folders only, never held for Alice's.
-    const ping = await bobClient.command(
-      "Ping",
-      el(
-        "Ping",
-        "Ping",
-        textEl("Ping", "HeartbeatInterval", 60),
-        el(
-          "Ping",
-          "Folders",
-          el("Ping", "Folder", textEl("Ping", "Id", aliceSecret), textEl("Ping", "Class", "Email")),
-        ),
-      ),
-      {},
-    );
+    const ping = await bobClient.command("Ping", pingRequest(60, [aliceSecret]), {});
     record(`Ping of '${aliceSecret}'`, ping, ping.status !== 200 || childText(ping.body, "Status") !== "2");
 
     // The same DeviceId as Alice's phone, with Alice's SyncKeys: Bob gets no state of hers.
