@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import { ADMIN_PASSWORD, consoleTest, SCREENSHOT_DIR } from "./_browser.ts";
-import { pingRequest } from "../integration/_requests.ts";
+import { pingRequest } from "../../tools/eas_client/requests.ts";
 
 const MAIL =
   "From: bob@example.test\r\nTo: alice@example.test\r\nSubject: pushed to the chart\r\n\r\nhello\r\n";

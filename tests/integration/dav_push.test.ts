@@ -3,7 +3,7 @@ import { DavClient } from "../../src/bridge/dav/dav_client.ts";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { startBox } from "./fixture.ts";
-import { pingRequest } from "./_requests.ts";
+import { pingRequest } from "../../tools/eas_client/requests.ts";
 
 const crlf = (text: string) => text.replaceAll("\n", "\r\n");
 const EVENT = (uid: string) =>

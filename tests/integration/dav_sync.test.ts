@@ -5,7 +5,7 @@ import { encodeTimezoneBlob, windowsFromIana } from "../../src/bridge/dav/timezo
 import { validateWithXsd } from "./eas_checks.ts";
 import { data, initialSync, listing, plainOptions, syncOnce } from "./dav_fixture.ts";
 import { type Box, startBox } from "./fixture.ts";
-import { estimateRequest } from "./_requests.ts";
+import { estimateRequest } from "../../tools/eas_client/requests.ts";
 
 const AS = "AirSync";
 const ASB = "AirSyncBase";

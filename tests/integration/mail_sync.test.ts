@@ -4,7 +4,7 @@ import type { EasClient, EasReply } from "../../tools/eas_client/client.ts";
 import { imapCommand, messageCount } from "../harness/imap_peek.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { startBox } from "./fixture.ts";
-import { estimateRequest } from "./_requests.ts";
+import { estimateRequest } from "../../tools/eas_client/requests.ts";
 import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 const AS = "AirSync";

@@ -6,7 +6,7 @@ import type { EasClient, EasReply } from "../../tools/eas_client/client.ts";
 import { POLICY_TYPES, provision, type ProvisionOutcome } from "../../tools/eas_client/provision.ts";
 import { validateWithXsd } from "./eas_checks.ts";
 import { type Box, startBox } from "./fixture.ts";
-import { pingRequest } from "./_requests.ts";
+import { pingRequest } from "../../tools/eas_client/requests.ts";
 import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 const P = "Provision";

@@ -3,7 +3,7 @@ import { child, childrenNamed, childText, el, textEl, type WbxmlElement } from "
 import type { EasClient } from "../../tools/eas_client/client.ts";
 import { decodeWithLibwbxml, validateWithXsd } from "./eas_checks.ts";
 import { type Box, startBox } from "./fixture.ts";
-import { pingRequest } from "./_requests.ts";
+import { pingRequest } from "../../tools/eas_client/requests.ts";
 
 const AS = "AirSync";
 const MAIL = "From: bob@example.test\r\nTo: alice@example.test\r\nSubject: pushed\r\n\r\nhello\r\n";

@@ -15,7 +15,7 @@ import type { Mailstore } from "../harness/mod.ts";
 import { startBox } from "../integration/fixture.ts";
 import { syncFolders } from "../integration/send_fixture.ts";
 import { syncRequest } from "../../tools/eas_client/requests.ts";
-import { estimateRequest, pingRequest } from "../integration/_requests.ts";
+import { estimateRequest, pingRequest } from "../../tools/eas_client/requests.ts";
 
 const AS = "AirSync";
 const IO = "ItemOperations";

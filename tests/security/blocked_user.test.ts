@@ -9,7 +9,7 @@ import { EVENT_POLL_MS } from "../../src/admin/events.ts";
 import { childText } from "../../src/wbxml/mod.ts";
 import { startBox } from "../integration/fixture.ts";
 import { syncFolders } from "../integration/send_fixture.ts";
-import { pingRequest } from "../integration/_requests.ts";
+import { pingRequest } from "../../tools/eas_client/requests.ts";
 import { syncRequest } from "../../tools/eas_client/requests.ts";
 
 Deno.test("blocking a user ends their held Ping within the event poll and refuses their next requests", async () => {

@@ -25,7 +25,7 @@
 import { PUSH_LIMITS } from "../../src/push/limits.ts";
 import { child, childrenNamed, childText, el, textEl } from "../../src/wbxml/mod.ts";
 import { startMailstore } from "../../tests/harness/mod.ts";
-import { syncRequest } from "../eas_client/requests.ts";
+import { pingRequest, syncRequest } from "../eas_client/requests.ts";
 import { EasClient } from "../eas_client/client.ts";
 import { type BenchContext, printTable, writeResult } from "./context.ts";
 
@@ -122,19 +122,6 @@ function syncBody(key: string, collectionId: string, window: number) {
   ]);
 }
 
-function pingBody(heartbeat: number, folderId: string) {
-  return el(
-    "Ping",
-    "Ping",
-    textEl("Ping", "HeartbeatInterval", heartbeat),
-    el(
-      "Ping",
-      "Folders",
-      el("Ping", "Folder", textEl("Ping", "Id", folderId), textEl("Ping", "Class", "Email")),
-    ),
-  );
-}
-
 /** INBOX's ServerId after a first FolderSync (which also records the device). */
 async function inboxOf(client: EasClient): Promise<string> {
   const folders = await client.command(
@@ -209,7 +196,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
     }
     // One Ping each first: the first Ping of a device stores its Ping parameters.
     await Promise.all(
-      pingers.map((p) => p.client.command("Ping", pingBody(FAST_HEARTBEAT_SECONDS, p.inbox))),
+      pingers.map((p) => p.client.command("Ping", pingRequest(FAST_HEARTBEAT_SECONDS, [p.inbox]))),
     );
     const idleBefore = await processIo(boxPid);
     const idleDbBefore = await sqliteBytes(dataDir);
@@ -217,7 +204,7 @@ export async function bench(ctx: BenchContext): Promise<void> {
     const statuses = new Map<string, number>();
     await Promise.all(pingers.map(async (p) => {
       for (let i = 0; i < cyclesPerDevice; i++) {
-        const reply = await p.client.command("Ping", pingBody(FAST_HEARTBEAT_SECONDS, p.inbox));
+        const reply = await p.client.command("Ping", pingRequest(FAST_HEARTBEAT_SECONDS, [p.inbox]));
         const status = `${reply.status}/${childText(reply.body, "Status") ?? "-"}`;
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
