@@ -211,3 +211,50 @@ export async function systemUser(name: string): Promise<{ uid: number; gid: numb
   }
   return { uid, gid };
 }
+
+/**
+ * Polls a DAV server with a PROPFIND on `url` (authenticated as `user` when given) until it answers
+ * 207, a multistatus and not just an open port; throws with the log tail when the server exits
+ * first or the deadline passes.
+ */
+export async function waitForPropfind(
+  server: ServerProcess,
+  name: string,
+  url: string,
+  user?: { name: string; password: string },
+): Promise<void> {
+  let exited: Deno.CommandStatus | undefined;
+  server.done.then((status) => exited = status, () => {});
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  const headers: Record<string, string> = { depth: "0", "content-type": "application/xml" };
+  if (user) headers.authorization = `Basic ${btoa(`${user.name}:${user.password}`)}`;
+  let last = "no answer";
+  while (true) {
+    if (exited) {
+      throw new Error(
+        `Server "${name}" exited with code ${exited.code} before answering\n${logTail(server)}`,
+      );
+    }
+    try {
+      const response = await fetch(url, {
+        method: "PROPFIND",
+        headers,
+        body:
+          '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>',
+        signal: AbortSignal.timeout(1_000),
+      });
+      last = `${response.status} ${await response.text()}`;
+      if (response.status === 207) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Server "${name}" did not answer 207 within ${STARTUP_TIMEOUT_MS} ms (last: ${last.slice(0, 300)})\n${
+          logTail(server)
+        }`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

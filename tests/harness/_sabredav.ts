@@ -20,7 +20,7 @@
 
 import type { HarnessUser } from "./_dovecot.ts";
 import { freePort } from "./free_port.ts";
-import { logTail, type ServerProcess, spawnServer, STARTUP_TIMEOUT_MS, stopServer } from "./_process.ts";
+import { type ServerProcess, spawnServer, stopServer, waitForPropfind } from "./_process.ts";
 
 /** Where Debian installs PHP and SabreDAV's autoloader (package php-sabre-dav). */
 const PHP = "/usr/bin/php";
@@ -104,7 +104,7 @@ export async function startSabreDav(users: HarnessUser[]): Promise<SabreDavServe
       { SABREDAV_DATA: dir },
     );
     const url = `http://127.0.0.1:${port}/`;
-    await waitForAnswer(server, url, users[0]);
+    await waitForPropfind(server, "sabredav", url, users[0]);
     const running = server;
     return {
       url,
@@ -123,50 +123,5 @@ export async function startSabreDav(users: HarnessUser[]): Promise<SabreDavServe
     if (server) await stopServer(server);
     await Deno.remove(dir, { recursive: true });
     throw error;
-  }
-}
-
-/**
- * Polls with an authenticated PROPFIND on the root until SabreDAV answers 207, throwing with the
- * log tail when PHP exits first or the deadline passes.
- */
-async function waitForAnswer(
-  server: ServerProcess,
-  url: string,
-  user: HarnessUser | undefined,
-): Promise<void> {
-  let exited: Deno.CommandStatus | undefined;
-  server.done.then((status) => exited = status, () => {});
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  const headers: Record<string, string> = { depth: "0", "content-type": "application/xml" };
-  if (user) headers.authorization = `Basic ${btoa(`${user.name}:${user.password}`)}`;
-  let last = "no answer";
-  while (true) {
-    if (exited) {
-      throw new Error(
-        `Server "sabredav" exited with code ${exited.code} before answering\n${logTail(server)}`,
-      );
-    }
-    try {
-      const response = await fetch(url, {
-        method: "PROPFIND",
-        headers,
-        body:
-          '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>',
-        signal: AbortSignal.timeout(1_000),
-      });
-      last = `${response.status} ${await response.text()}`;
-      if (response.status === 207) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Server "sabredav" did not answer 207 within ${STARTUP_TIMEOUT_MS} ms (last: ${
-          last.slice(0, 300)
-        })\n${logTail(server)}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

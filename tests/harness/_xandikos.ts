@@ -16,7 +16,7 @@
 
 import type { HarnessUser } from "./_dovecot.ts";
 import { freePort } from "./free_port.ts";
-import { logTail, type ServerProcess, spawnServer, STARTUP_TIMEOUT_MS, stopServer } from "./_process.ts";
+import { type ServerProcess, spawnServer, stopServer, waitForPropfind } from "./_process.ts";
 
 /** What startXandikos() needs: exactly one user, since Xandikos serves a single principal. */
 export interface XandikosSetup {
@@ -71,7 +71,7 @@ export async function startXandikos(setup: XandikosSetup): Promise<XandikosServe
       principal,
     ], `${dir}/xandikos.log`);
     const url = `http://127.0.0.1:${port}/`;
-    await waitForAnswer(server, url);
+    await waitForPropfind(server, "xandikos", url);
     const running = server;
     return {
       url,
@@ -89,39 +89,5 @@ export async function startXandikos(setup: XandikosSetup): Promise<XandikosServe
     if (server) await stopServer(server);
     await Deno.remove(dir, { recursive: true });
     throw error;
-  }
-}
-
-/**
- * Polls with a PROPFIND on the root until Xandikos answers 207 (a multistatus, not just an open port),
- * throwing with the log tail when it exits first or the deadline passes.
- */
-async function waitForAnswer(server: ServerProcess, url: string): Promise<void> {
-  let exited: Deno.CommandStatus | undefined;
-  server.done.then((status) => exited = status, () => {});
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (true) {
-    if (exited) {
-      throw new Error(
-        `Server "xandikos" exited with code ${exited.code} before answering\n${logTail(server)}`,
-      );
-    }
-    try {
-      const response = await fetch(url, {
-        method: "PROPFIND",
-        headers: { depth: "0", "content-type": "application/xml" },
-        body:
-          '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>',
-        signal: AbortSignal.timeout(1_000),
-      });
-      await response.body?.cancel();
-      if (response.status === 207) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`Server "xandikos" did not answer within ${STARTUP_TIMEOUT_MS} ms\n${logTail(server)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
