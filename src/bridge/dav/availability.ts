@@ -18,7 +18,7 @@
  * "unreadable", which the command answers with Availability Status 163:
  * never invented free time.
  */
-import { BackendAuthError, BackendUnavailableError } from "../../backend/types.ts";
+import { BackendUnavailableError } from "../../backend/types.ts";
 import { BUSY_STATUS } from "../../eas/model/calendar.ts";
 import type { AvailabilityLookup, AvailabilityResult } from "../../eas/commands/resolve_recipients.ts";
 import { escapeXml, kid, kids, NS, parseXml } from "./_xml.ts";
@@ -317,7 +317,7 @@ export class DavAvailability implements AvailabilityLookup {
       if (!periods) return { failure: "unreadable" };
       return { merged: mergedFreeBusy(periods, start.getTime(), end.getTime()) };
     } catch (error) {
-      if (error instanceof BackendUnavailableError || error instanceof BackendAuthError) {
+      if (error instanceof BackendUnavailableError) {
         return { failure: "transient" };
       }
       if (error instanceof DavRefusedError) return { failure: "unreadable" };
