@@ -189,13 +189,19 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
     // Settle: each syncing phone syncs until it has its INBOX, then is compared with Dovecot's.
     let lost = 0;
     let duplicated = 0;
+    // Each user's INBOX is read once, for the phone comparison and the delivery check alike.
+    const truths = new Map<string, ReturnType<typeof imapTruth>>();
+    const truthOf = (user: string) => {
+      if (!truths.has(user)) truths.set(user, imapTruth(mailstore, user));
+      return truths.get(user)!;
+    };
     for (const { user, phone } of phones) {
       phone.attempts = 20;
       await phone.sync().catch((error) => {
         syncErrors++;
         count(errorKinds, `final Sync: ${String(error).slice(0, 60)}`);
       });
-      const truth = await imapTruth(mailstore, user);
+      const truth = await truthOf(user);
       duplicated += phone.duplicatedAdds + truth.duplicates;
       const onPhone = new Set<string>();
       for (const item of phone.model.values()) {
@@ -209,7 +215,7 @@ export async function runLoad(options: LoadOptions): Promise<ScenarioResult> {
     }
     // Server side: every delivery is in its user's mailbox (nothing in this scenario deletes).
     for (const [user, subjects] of deliveredTo) {
-      const truth = await imapTruth(mailstore, user);
+      const truth = await truthOf(user);
       for (const subject of subjects) if (!truth.items.has(subject)) lost++;
     }
     const rss = rssReport(rssSamples, options.durationSeconds);
